@@ -1,0 +1,49 @@
+// HTTP filter factories, registered by their Envoy names. A factory parses its
+// typed_config once (at config load, on the main thread) into an immutable config
+// captured by the returned callback, which workers call once per stream.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "config/bootstrap.h"
+#include "filters/filter.h"
+#include "proxy/common/worker_resources.h"
+#include "proxy/server/server_state.h"
+
+namespace remora::upstream {
+class ClusterManager;
+}
+
+namespace remora::filters {
+
+// What a filter may use on its worker.
+struct FilterContext {
+  WorkerResources& resources;
+  upstream::ClusterManager& clusters;
+  const ServerState& server;
+};
+
+using FilterFactoryCb = std::function<std::unique_ptr<StreamFilter>(FilterContext&)>;
+
+class HttpFilterFactory {
+ public:
+  virtual ~HttpFilterFactory() = default;
+  virtual std::string_view name() const = 0;
+  virtual std::string_view typeUrl() const = 0;
+  // The terminal filter must be last in the chain (the router).
+  virtual bool terminal() const { return false; }
+  // Throws config::ConfigError naming the offending field.
+  virtual FilterFactoryCb createFilterFactory(const config::ConfigNode& typed_config) const = 0;
+};
+
+const HttpFilterFactory* findHttpFilterFactory(std::string_view name);
+
+// Validates and builds an HTTP connection manager's chain: every filter known, its
+// @type matching, its typed_config valid, exactly one terminal filter, last.
+std::vector<FilterFactoryCb> buildHttpFilterChain(const std::vector<config::HttpFilterEntry>& entries,
+                                                  const config::ConfigNode& http_filters_node);
+
+}  // namespace remora::filters

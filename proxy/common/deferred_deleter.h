@@ -1,0 +1,48 @@
+// Objects that can die inside their own callbacks (connections, streams) are handed
+// here and destroyed on a later loop turn, never under their own stack frame.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "proxy/common/uv_handle.h"
+
+namespace remora {
+
+class Deletable {
+ public:
+  virtual ~Deletable() = default;
+};
+
+class DeferredDeleter {
+ public:
+  explicit DeferredDeleter(uv_loop_t* loop) : idle_(loop) { idle_.get()->data = this; }
+  ~DeferredDeleter() {
+    // Destructors may defer more objects.
+    while (!pending_.empty()) {
+      std::vector<std::unique_ptr<Deletable>> batch;
+      batch.swap(pending_);
+    }
+  }
+
+  void defer(std::unique_ptr<Deletable> object) {
+    if (pending_.empty()) uv_idle_start(idle_.get(), &DeferredDeleter::run);
+    pending_.push_back(std::move(object));
+  }
+
+ private:
+  static void run(uv_idle_t* h) {
+    auto* self = static_cast<DeferredDeleter*>(h->data);
+    uv_idle_stop(h);
+    // Destructors may defer more objects: drain until nothing is left.
+    while (!self->pending_.empty()) {
+      std::vector<std::unique_ptr<Deletable>> batch;
+      batch.swap(self->pending_);
+    }
+  }
+
+  UvHandle<uv_idle_t> idle_;
+  std::vector<std::unique_ptr<Deletable>> pending_;
+};
+
+}  // namespace remora

@@ -1,0 +1,568 @@
+#include "proxy/http/connection_manager.h"
+
+#include "proxy/http/h1/server_codec.h"
+#include "proxy/http/header_utility.h"
+#include "proxy/router/route_table.h"
+
+namespace remora::http {
+
+namespace {
+std::string ipOf(const std::string& address) {
+  if (!address.empty() && address.front() == '[') return address.substr(1, address.find(']') - 1);
+  return address.substr(0, address.rfind(':'));
+}
+
+std::string rawLocalReply(int status) {
+  const std::string_view reason = reasonPhrase(status);
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) + "\r\n";
+  out += "content-length: " + std::to_string(reason.size()) + "\r\n";
+  out += "content-type: text/plain\r\nconnection: close\r\n\r\n";
+  out += reason;
+  return out;
+}
+}  // namespace
+
+// ---------------------------------------------------------------- ActiveStream
+
+ActiveStream::ActiveStream(ConnectionManager& connection, ResponseEncoder& encoder)
+    : connection_(connection),
+      encoder_(encoder),
+      idle_timeout_(connection.config().config.stream_idle_timeout),
+      idle_timer_(connection.context().resources.loop, [this] { onStreamIdle(); }),
+      request_timer_(connection.context().resources.loop, [this] {
+        if (response_started_) {
+          resetStream();
+        } else {
+          sendLocalReply(408, "request timeout", "request_overall_timeout",
+                         stream::ResponseFlag::None);
+        }
+      }) {
+  info_.downstream_remote_address = connection.remoteAddress();
+  filters_.reserve(connection.config().filter_factories.size());
+  for (const auto& factory : connection.config().filter_factories) {
+    filters_.push_back(factory(connection.context()));
+    filters_.back()->setCallbacks(*this);
+  }
+  touch();
+}
+
+ActiveStream::~ActiveStream() = default;
+
+void ActiveStream::touch() {
+  if (!finished_) idle_timer_.arm(idle_timeout_);
+}
+
+void ActiveStream::overrideStreamIdleTimeout(std::chrono::milliseconds timeout) {
+  idle_timeout_ = timeout;
+  if (timeout.count() > 0) {
+    touch();
+  } else {
+    idle_timer_.disarm();
+  }
+}
+
+void ActiveStream::onStreamIdle() {
+  info_.setFlag(stream::ResponseFlag::StreamIdleTimeout);
+  if (response_started_) {
+    resetStream();
+  } else {
+    sendLocalReply(408, "stream timeout", "stream_idle_timeout",
+                   stream::ResponseFlag::StreamIdleTimeout);
+  }
+}
+
+void ActiveStream::decodeHeaders(RequestHead&& head, bool end_stream) {
+  request_ = std::move(head);
+  info_.protocol = request_.protocol;
+  head_request_ = request_.method == "HEAD";
+  connection_.onRequestHeadersComplete();
+  touch();
+  request_timer_.arm(end_stream ? std::chrono::milliseconds(0)
+                                 : connection_.config().config.request_timeout);
+  headers_end_stream_ = end_stream;
+  prepareRequest();
+  if (response_started_ || finished_) return;
+  if (end_stream) onRequestEnd();
+  runRequestHeaders(0);
+}
+
+void ActiveStream::prepareRequest() {
+  const ConnectionManagerConfig& cfg = connection_.config();
+  if (requestWantsClose(request_)) connection_.requireCloseAfterResponse();
+
+  const std::string upgrade = upgradeType(request_);
+  const bool is_upgrade = !upgrade.empty();
+  if (is_upgrade && !cfg.upgradeAllowed(upgrade)) {
+    sendLocalReplyFrom(0, 403, "", "upgrade_failed", stream::ResponseFlag::None);
+    return;
+  }
+  if (const std::string* expect = request_.headers.get("expect");
+      expect && equalsIgnoreCase(*expect, "100-continue")) {
+    // Answered here, as Envoy does by default: the upstream never sees Expect and
+    // the client starts sending its body right away.
+    request_.headers.remove("expect");
+    if (!headers_end_stream_) encoder_.encode100Continue();
+  }
+  removeHopByHopHeaders(request_.headers, is_upgrade);
+
+  ForwardingOptions options;
+  options.use_remote_address = cfg.config.use_remote_address;
+  options.xff_num_trusted_hops = cfg.config.xff_num_trusted_hops;
+  options.skip_xff_append = cfg.config.skip_xff_append;
+  options.generate_request_id = cfg.config.generate_request_id;
+  options.preserve_external_request_id = cfg.config.preserve_external_request_id;
+  applyForwardingHeaders(request_, connection_.remoteIp(), request_.scheme, options,
+                         connection_.context().resources.random);
+}
+
+void ActiveStream::onRequestEnd() {
+  request_complete_ = true;
+  request_timer_.disarm();
+  connection_.onRequestComplete();
+}
+
+void ActiveStream::runRequestHeaders(size_t from) {
+  for (size_t i = from; i < filters_.size(); ++i) {
+    running_filter_ = i;
+    in_phase_ = true;
+    const filters::FilterStatus status = filters_[i]->onRequestHeaders(request_, headers_end_stream_);
+    in_phase_ = false;
+    if (finished_ || response_started_) return;
+    if (status == filters::FilterStatus::Stop) {
+      request_stopped_at_ = i;
+      return;
+    }
+  }
+  request_stopped_at_.reset();
+}
+
+size_t ActiveStream::requestLimit() const {
+  return request_stopped_at_.value_or(filters_.empty() ? 0 : filters_.size() - 1);
+}
+
+void ActiveStream::decodeData(std::string_view data, bool end_stream) {
+  if (finished_) return;
+  touch();
+  info_.bytes_received += data.size();
+  if (end_stream) onRequestEnd();
+  runRequestData(data, end_stream, 0);
+}
+
+void ActiveStream::runRequestData(std::string_view data, bool end_stream, size_t from) {
+  const size_t limit = requestLimit();
+  for (size_t i = from; i <= limit && i < filters_.size(); ++i) {
+    running_filter_ = i;
+    in_phase_ = true;
+    const filters::FilterStatus status = filters_[i]->onRequestData(data, end_stream);
+    in_phase_ = false;
+    if (finished_ || response_started_) return;
+    if (status == filters::FilterStatus::Stop) return;
+  }
+  if (limit + 1 < filters_.size()) {
+    // Filters past the one that stopped have not seen the headers yet.
+    buffered_request_data_.append(data);
+    request_end_buffered_ = request_end_buffered_ || end_stream;
+  }
+}
+
+void ActiveStream::decodeTrailers(HeaderMap&& trailers) {
+  if (finished_) return;
+  touch();
+  onRequestEnd();
+  buffered_request_trailers_ = std::move(trailers);
+  runRequestTrailers(0);
+}
+
+void ActiveStream::runRequestTrailers(size_t from) {
+  const size_t limit = requestLimit();
+  for (size_t i = from; i <= limit && i < filters_.size(); ++i) {
+    running_filter_ = i;
+    in_phase_ = true;
+    const filters::FilterStatus status = filters_[i]->onRequestTrailers(*buffered_request_trailers_);
+    in_phase_ = false;
+    if (finished_ || response_started_) return;
+    if (status == filters::FilterStatus::Stop) return;
+  }
+  if (limit + 1 >= filters_.size()) buffered_request_trailers_.reset();
+}
+
+void ActiveStream::continueRequest() {
+  if (finished_ || !request_stopped_at_) return;
+  const size_t resume_from = *request_stopped_at_ + 1;
+  runRequestHeaders(resume_from);
+  if (finished_ || response_started_) return;
+  if (!buffered_request_data_.empty() || request_end_buffered_) {
+    std::string data = std::move(buffered_request_data_);
+    buffered_request_data_.clear();
+    const bool end = request_end_buffered_ && !buffered_request_trailers_;
+    request_end_buffered_ = false;
+    runRequestData(data, end, resume_from);
+    if (finished_ || response_started_) return;
+  }
+  if (buffered_request_trailers_) runRequestTrailers(resume_from);
+}
+
+const router::RouteEntry* ActiveStream::route() {
+  if (!route_) {
+    route_ = connection_.config().route_table->match(request_);
+    if (*route_) info_.route_name = (*route_)->name();
+  }
+  return *route_;
+}
+
+// ---- response path
+
+size_t ActiveStream::responseOrigin() const {
+  if (in_phase_) return running_filter_;
+  return filters_.empty() ? 0 : filters_.size() - 1;
+}
+
+void ActiveStream::sendLocalReply(int status, std::string_view body, std::string_view details,
+                                  stream::ResponseFlag flag) {
+  sendLocalReplyFrom(responseOrigin(), status, body, details, flag);
+}
+
+void ActiveStream::sendLocalReplyFrom(size_t origin, int status, std::string_view body,
+                                      std::string_view details, stream::ResponseFlag flag) {
+  if (finished_) return;
+  if (flag != stream::ResponseFlag::None) info_.setFlag(flag);
+  if (response_started_) {
+    resetStream();
+    return;
+  }
+  info_.response_code_details = details;
+  ResponseHead head;
+  head.status = status;
+  if (!body.empty()) head.headers.add("content-type", "text/plain");
+  head.headers.add("content-length", std::to_string(body.size()));
+  const std::string body_copy(body);  // the caller's view may not outlive the filters
+  startResponse(std::move(head), body_copy.empty(), origin);
+  if (!body_copy.empty() && !finished_) encodeDataFrom(body_copy, true);
+}
+
+void ActiveStream::encodeHeaders(ResponseHead&& head, bool end_stream) {
+  startResponse(std::move(head), end_stream, responseOrigin());
+}
+
+void ActiveStream::startResponse(ResponseHead&& head, bool end_stream, size_t origin) {
+  if (finished_ || response_started_) return;
+  response_started_ = true;
+  response_origin_ = origin;
+  response_headers_end_ = end_stream;
+  paused_response_ = std::move(head);
+  runResponseHeaders(origin);
+}
+
+void ActiveStream::runResponseHeaders(size_t from) {
+  // Response phases run in reverse: from the filter before the one that produced
+  // the response down to the first.
+  for (size_t i = from; i-- > 0;) {
+    running_filter_ = i;
+    in_phase_ = true;
+    const filters::FilterStatus status =
+        filters_[i]->onResponseHeaders(*paused_response_, response_headers_end_);
+    in_phase_ = false;
+    if (finished_) return;
+    if (status == filters::FilterStatus::Stop) {
+      response_stopped_at_ = i;
+      return;
+    }
+  }
+  response_stopped_at_.reset();
+  ResponseHead head = std::move(*paused_response_);
+  paused_response_.reset();
+  finalizeResponseHeaders(head);
+  touch();
+  encoder_.encodeHeaders(head, response_headers_end_);
+  if (response_headers_end_) onResponseEnd();
+}
+
+void ActiveStream::finalizeResponseHeaders(ResponseHead& head) {
+  info_.response_code = head.status;
+  const bool switching = head.status == 101;
+  removeHopByHopHeaders(head.headers, switching);
+  if (switching) head.headers.set("upgrade", request_.headers.get("upgrade")
+                                                 ? *request_.headers.get("upgrade")
+                                                 : std::string());
+  head.headers.set("server", connection_.config().config.server_name);
+  if (!switching && (connection_.closeAfterResponse() || connection_.draining())) {
+    connection_.requireCloseAfterResponse();
+    head.headers.set("connection", "close");
+  } else if (request_.protocol == Protocol::Http10) {
+    head.headers.set("connection", "keep-alive");
+  }
+}
+
+void ActiveStream::encodeData(std::string_view data, bool end_stream) { encodeDataFrom(data, end_stream); }
+
+void ActiveStream::encodeDataFrom(std::string_view data, bool end_stream) {
+  if (finished_) return;
+  touch();
+  const size_t stop = response_stopped_at_.value_or(0);
+  for (size_t i = response_origin_; i-- > stop;) {
+    running_filter_ = i;
+    in_phase_ = true;
+    const filters::FilterStatus status = filters_[i]->onResponseData(data, end_stream);
+    in_phase_ = false;
+    if (finished_) return;
+    if (status == filters::FilterStatus::Stop) return;
+  }
+  if (response_stopped_at_) {
+    buffered_response_data_.append(data);
+    response_end_buffered_ = response_end_buffered_ || end_stream;
+    return;
+  }
+  info_.bytes_sent += data.size();
+  encoder_.encodeData(data, end_stream);
+  if (end_stream) onResponseEnd();
+}
+
+void ActiveStream::encodeTrailers(HeaderMap&& trailers) {
+  if (finished_) return;
+  touch();
+  for (size_t i = response_origin_; i-- > 0;) {
+    running_filter_ = i;
+    in_phase_ = true;
+    filters_[i]->onResponseTrailers(trailers);
+    in_phase_ = false;
+    if (finished_) return;
+  }
+  encoder_.encodeTrailers(trailers);
+  onResponseEnd();
+}
+
+void ActiveStream::continueResponse() {
+  if (finished_ || !response_stopped_at_ || !paused_response_) return;
+  const size_t resume_from = *response_stopped_at_;
+  response_stopped_at_.reset();
+  runResponseHeaders(resume_from);
+  if (finished_ || response_stopped_at_) return;
+  if (!buffered_response_data_.empty() || response_end_buffered_) {
+    std::string data = std::move(buffered_response_data_);
+    buffered_response_data_.clear();
+    const bool end = response_end_buffered_;
+    response_end_buffered_ = false;
+    const size_t origin = response_origin_;
+    response_origin_ = resume_from;
+    encodeDataFrom(data, end);
+    response_origin_ = origin;
+  }
+}
+
+void ActiveStream::onResponseEnd() {
+  response_complete_ = true;
+  // A response that ends before its request leaves unread body bytes on the
+  // connection: it cannot carry another request.
+  if (!request_complete_) connection_.requireCloseAfterResponse();
+  finish(false);
+}
+
+void ActiveStream::resetStream() {
+  if (finished_) return;
+  if (!response_complete_ && !info_.hasFlag(stream::ResponseFlag::UpstreamRemoteReset) &&
+      !info_.hasFlag(stream::ResponseFlag::UpstreamConnectionTermination) &&
+      !info_.hasFlag(stream::ResponseFlag::StreamIdleTimeout)) {
+    info_.setFlag(stream::ResponseFlag::LocalReset);
+  }
+  finish(true);
+}
+
+void ActiveStream::onConnectionClosed() {
+  if (finished_) return;
+  if (!response_complete_) info_.setFlag(stream::ResponseFlag::DownstreamConnectionTermination);
+  finish(true);
+}
+
+void ActiveStream::finish(bool reset) {
+  if (finished_) return;
+  finished_ = true;
+  idle_timer_.disarm();
+  request_timer_.disarm();
+  info_.end = stream::StreamInfo::Clock::now();
+  for (auto& filter : filters_) filter->onLog(info_);
+  for (auto& filter : filters_) filter->onDestroy();
+  connection_.onStreamFinished(reset);
+}
+
+void ActiveStream::setDownstreamReadEnabled(bool enabled) {
+  connection_.setStreamReadEnabled(enabled);
+}
+
+bool ActiveStream::downstreamAboveHighWatermark() const {
+  return connection_.connection().aboveHighWatermark();
+}
+
+void ActiveStream::onDownstreamAboveHighWatermark() {
+  for (auto& filter : filters_) filter->onDownstreamAboveHighWatermark();
+}
+
+void ActiveStream::onDownstreamBelowLowWatermark() {
+  for (auto& filter : filters_) filter->onDownstreamBelowLowWatermark();
+}
+
+// ---------------------------------------------------------------- ConnectionManager
+
+ConnectionManager::ConnectionManager(filters::FilterContext& context,
+                                     std::shared_ptr<const ConnectionManagerConfig> config,
+                                     std::unique_ptr<network::TcpConnection> connection)
+    : context_(context),
+      config_(std::move(config)),
+      connection_(std::move(connection)),
+      idle_timer_(context.resources.loop,
+                  [this] {
+                    if (!stream_) connection_->close(network::TcpConnection::CloseMode::FlushWrite);
+                  }),
+      request_headers_timer_(context.resources.loop,
+                             [this] {
+                               connection_->write(rawLocalReply(408));
+                               if (stream_) stream_->onConnectionClosed();
+                               connection_->close(network::TcpConnection::CloseMode::FlushWrite);
+                             }),
+      resume_timer_(context.resources.loop, [this] { resumePipeline(); }) {
+  codec_ = h1::makeServerCodec(*this, *this, config_->codec_limits);
+  connection_->setCallbacks(*this);
+  remote_address_ = connection_->peerAddress();
+  remote_ip_ = ipOf(remote_address_);
+  connection_->startAccepted();
+  armIdleTimer();
+}
+
+ConnectionManager::~ConnectionManager() {
+  stream_.reset();
+  connection_.reset();
+}
+
+bool ConnectionManager::draining() const {
+  return drain_requested_ || context_.server.draining.load(std::memory_order_relaxed);
+}
+
+void ConnectionManager::armIdleTimer() { idle_timer_.arm(config_->config.idle_timeout); }
+
+void ConnectionManager::onData(std::string_view data) {
+  if (closed_) return;
+  if (!stream_ || !stream_headers_received_) {
+    idle_timer_.disarm();
+    if (!request_headers_timer_.armed()) {
+      request_headers_timer_.arm(config_->config.request_headers_timeout);
+    }
+  }
+  dispatch(data);
+}
+
+void ConnectionManager::dispatch(std::string_view data) {
+  const DispatchResult result = codec_->dispatch(data);
+  if (!result.ok) handleCodecError(result.error);
+}
+
+void ConnectionManager::resumePipeline() {
+  if (closed_ || stream_) return;
+  const DispatchResult result = codec_->resume();
+  if (!result.ok) handleCodecError(result.error);
+}
+
+void ConnectionManager::handleCodecError(const CodecError& error) {
+  if (closed_) return;
+  if (stream_ && stream_headers_received_ && !stream_->responseStarted()) {
+    requireCloseAfterResponse();
+    stream_->sendLocalReplyFrom(0, error.status, reasonPhrase(error.status), error.details,
+                                stream::ResponseFlag::DownstreamProtocolError);
+    connection_->close(network::TcpConnection::CloseMode::FlushWrite);
+    return;
+  }
+  if (!stream_ || !stream_->responseStarted()) connection_->write(rawLocalReply(error.status));
+  if (stream_) {
+    stream_->streamInfo().setFlag(stream::ResponseFlag::DownstreamProtocolError);
+    stream_->streamInfo().response_code = error.status;
+    stream_->streamInfo().response_code_details = error.details;
+    stream_->onConnectionClosed();
+  }
+  connection_->close(network::TcpConnection::CloseMode::FlushWrite);
+}
+
+RequestDecoder& ConnectionManager::newStream(ResponseEncoder& encoder) {
+  idle_timer_.disarm();
+  stream_headers_received_ = false;
+  stream_ = std::make_unique<ActiveStream>(*this, encoder);
+  return *stream_;
+}
+
+void ConnectionManager::onRequestHeadersComplete() {
+  stream_headers_received_ = true;
+  request_headers_timer_.disarm();
+}
+
+void ConnectionManager::onRequestComplete() { updateReadEnabled(); }
+
+void ConnectionManager::onStreamFinished(bool reset) {
+  std::unique_ptr<ActiveStream> finished = std::move(stream_);
+  stream_headers_received_ = false;
+  if (finished) context_.resources.deleter.defer(std::move(finished));
+  if (closed_) return;
+  if (reset) {
+    connection_->close(network::TcpConnection::CloseMode::Abort);
+    return;
+  }
+  if (close_after_response_ || codec_->closeAfterResponse() || draining()) {
+    connection_->close(network::TcpConnection::CloseMode::FlushWrite);
+    return;
+  }
+  read_disabled_by_stream_ = false;
+  updateReadEnabled();
+  armIdleTimer();
+  resume_timer_.fireSoon();
+}
+
+void ConnectionManager::setStreamReadEnabled(bool enabled) {
+  read_disabled_by_stream_ = !enabled;
+  updateReadEnabled();
+}
+
+void ConnectionManager::updateReadEnabled() {
+  if (closed_) return;
+  // While a complete request waits for its response, pipelined bytes stay in the
+  // socket: reading them would only grow the codec's backlog without bound.
+  const bool waiting = stream_ && stream_->requestComplete() && !codec_->upgraded();
+  connection_->setReadEnabled(!read_disabled_by_stream_ && !waiting);
+}
+
+void ConnectionManager::onEof() {
+  if (closed_) return;
+  if (codec_->upgraded() || (stream_ && stream_->requestComplete())) {
+    // Half-close: the client is done sending; the response (or tunnel) goes on.
+    codec_->onEof();
+    requireCloseAfterResponse();
+    if (!stream_) connection_->close(network::TcpConnection::CloseMode::FlushWrite);
+    return;
+  }
+  if (stream_) stream_->onConnectionClosed();
+  connection_->close(network::TcpConnection::CloseMode::FlushWrite);
+}
+
+void ConnectionManager::onClosed(network::CloseReason) {
+  if (closed_) return;
+  closed_ = true;
+  idle_timer_.disarm();
+  request_headers_timer_.disarm();
+  resume_timer_.disarm();
+  if (stream_) stream_->onConnectionClosed();
+  notifyClosed();
+}
+
+void ConnectionManager::onAboveHighWatermark() {
+  if (stream_) stream_->onDownstreamAboveHighWatermark();
+}
+
+void ConnectionManager::onBelowLowWatermark() {
+  if (stream_) stream_->onDownstreamBelowLowWatermark();
+}
+
+void ConnectionManager::write(std::string_view bytes) { connection_->write(bytes); }
+
+void ConnectionManager::startDrain() {
+  drain_requested_ = true;
+  if (!stream_) connection_->close(network::TcpConnection::CloseMode::FlushWrite);
+}
+
+void ConnectionManager::closeNow() { connection_->close(network::TcpConnection::CloseMode::Abort); }
+
+}  // namespace remora::http

@@ -1,0 +1,53 @@
+// Checks the raw bytes of an HTTP/1 header block (start line and fields, or the
+// trailer section of a chunked body) for what llhttp 8.1 accepts in strict mode but a
+// proxy must refuse: bare LF line endings, obs-fold continuation lines, a request line
+// with extra whitespace, and blocks above the size limit. It sees the bytes before
+// llhttp parses them and keeps its state across reads, so a block split anywhere
+// between two dispatch() calls is judged exactly like a contiguous one.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace remora::http::h1 {
+
+class HeaderBlockScanner {
+ public:
+  enum class Kind : uint8_t { RequestHead, ResponseHead, Trailers };
+  enum class Status : uint8_t { NeedMore, Done, Error };
+
+  // Starts a block. `max_bytes` bounds the start line plus field lines, CRLFs included.
+  void start(Kind kind, size_t max_bytes);
+  bool active() const { return active_; }
+
+  // Scans the next bytes of the block. Done: the block ended within `data` (bytes after
+  // it are body or the next message and are not looked at). Error: see errorStatus().
+  Status scan(std::string_view data);
+
+  int errorStatus() const { return error_status_; }
+  std::string_view errorDetails() const { return error_details_; }
+
+ private:
+  Status fail(int status, std::string_view details);
+  // Request-line shape: method SP target SP version, single spaces, no tabs.
+  bool checkRequestLineBytes(std::string_view segment);
+  bool requestLineComplete() const;
+
+  Kind kind_ = Kind::RequestHead;
+  bool active_ = false;
+  size_t max_bytes_ = 0;
+  size_t bytes_ = 0;
+  // Lines that were not empty; the first one is the start line (none for trailers).
+  size_t lines_ = 0;
+  // Bytes of the current line so far, CR included, LF excluded.
+  size_t line_length_ = 0;
+  char previous_ = '\n';
+  bool at_line_start_ = true;
+  uint8_t request_line_spaces_ = 0;
+  bool request_line_previous_space_ = false;
+  int error_status_ = 0;
+  std::string_view error_details_;
+};
+
+}  // namespace remora::http::h1

@@ -1,0 +1,134 @@
+#include "proxy/http/message.h"
+
+#include <algorithm>
+
+namespace remora::http {
+
+namespace {
+char lowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+}  // namespace
+
+void toLowerAscii(std::string& s) {
+  for (char& c : s) c = lowerAscii(c);
+}
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (lowerAscii(a[i]) != lowerAscii(b[i])) return false;
+  }
+  return true;
+}
+
+void HeaderMap::add(std::string_view name, std::string_view value) {
+  HeaderEntry& e = entries_.emplace_back();
+  e.name.assign(name);
+  toLowerAscii(e.name);
+  e.value.assign(value);
+}
+
+void HeaderMap::set(std::string_view name, std::string_view value) {
+  remove(name);
+  add(name, value);
+}
+
+size_t HeaderMap::remove(std::string_view name) {
+  const size_t before = entries_.size();
+  std::erase_if(entries_, [&](const HeaderEntry& e) { return equalsIgnoreCase(e.name, name); });
+  return before - entries_.size();
+}
+
+const std::string* HeaderMap::get(std::string_view name) const {
+  for (const HeaderEntry& e : entries_) {
+    if (equalsIgnoreCase(e.name, name)) return &e.value;
+  }
+  return nullptr;
+}
+
+std::string HeaderMap::getJoined(std::string_view name) const {
+  std::string out;
+  for (const HeaderEntry& e : entries_) {
+    if (!equalsIgnoreCase(e.name, name)) continue;
+    if (!out.empty()) out += ", ";
+    out += e.value;
+  }
+  return out;
+}
+
+size_t HeaderMap::count(std::string_view name) const {
+  return std::count_if(entries_.begin(), entries_.end(),
+                       [&](const HeaderEntry& e) { return equalsIgnoreCase(e.name, name); });
+}
+
+size_t HeaderMap::byteSize() const {
+  size_t n = 0;
+  for (const HeaderEntry& e : entries_) n += e.name.size() + e.value.size();
+  return n;
+}
+
+std::string_view protocolString(Protocol p) {
+  switch (p) {
+    case Protocol::Http10:
+      return "HTTP/1.0";
+    case Protocol::Http11:
+      return "HTTP/1.1";
+    case Protocol::Http2:
+      return "HTTP/2";
+  }
+  return "HTTP/1.1";
+}
+
+std::string_view RequestHead::pathWithoutQuery() const {
+  std::string_view p = path;
+  const size_t q = p.find_first_of("?#");
+  return q == std::string_view::npos ? p : p.substr(0, q);
+}
+
+std::string_view RequestHead::query() const {
+  std::string_view p = path;
+  const size_t q = p.find('?');
+  if (q == std::string_view::npos) return {};
+  std::string_view rest = p.substr(q + 1);
+  const size_t hash = rest.find('#');
+  return hash == std::string_view::npos ? rest : rest.substr(0, hash);
+}
+
+std::string_view reasonPhrase(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 417: return "Expectation Failed";
+    case 426: return "Upgrade Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+  }
+}
+
+}  // namespace remora::http

@@ -1,0 +1,255 @@
+#include "proxy/network/tcp_connection.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
+namespace remora::network {
+
+TcpConnection::TcpConnection(uv_loop_t* loop, ReadBuffer& read_buffer, uint32_t buffer_limit)
+    : io_(new Io{}),
+      read_buffer_(read_buffer),
+      high_watermark_(buffer_limit),
+      low_watermark_(buffer_limit / 2),
+      connect_timer_(loop, [this] {
+        closeNow(connect_refused_early_ ? CloseReason::ConnectFailed : CloseReason::ConnectTimeout);
+      }) {
+  io_->owner = this;
+  uv_tcp_init(loop, &io_->tcp);
+  io_->tcp.data = io_;
+}
+
+TcpConnection::~TcpConnection() {
+  callbacks_ = nullptr;
+  if (state_ != State::Closed) closeNow(CloseReason::LocalClose);
+}
+
+void TcpConnection::startAccepted() {
+  state_ = State::Open;
+  uv_tcp_nodelay(&io_->tcp, 1);
+  startRead();
+}
+
+void TcpConnection::connect(const sockaddr_storage& address, std::chrono::milliseconds timeout) {
+  io_->connect_req.data = io_;
+  const int rc = uv_tcp_connect(&io_->connect_req, &io_->tcp,
+                                reinterpret_cast<const sockaddr*>(&address), &onConnectDone);
+  if (rc != 0) {
+    // The connect callback will not run; report the failure from the timer so the
+    // caller never sees onClosed inside its own connect() call.
+    connect_refused_early_ = true;
+    connect_timer_.arm(std::chrono::milliseconds(1));
+    return;
+  }
+  connect_timer_.arm(timeout);
+}
+
+void TcpConnection::onConnectDone(uv_connect_t* req, int status) {
+  TcpConnection* self = ownerOf(req->data);
+  if (!self) return;
+  self->connect_timer_.disarm();
+  if (status != 0) {
+    self->closeNow(CloseReason::ConnectFailed);
+    return;
+  }
+  self->state_ = State::Open;
+  uv_tcp_nodelay(&self->io_->tcp, 1);
+  self->startRead();
+  if (self->callbacks_) self->callbacks_->onConnected();
+  if (self->state_ == State::Open) self->flush();
+}
+
+void TcpConnection::startRead() {
+  if (state_ != State::Open || !reading_wanted_) return;
+  uv_read_start(reinterpret_cast<uv_stream_t*>(&io_->tcp), &onAlloc, &onRead);
+}
+
+void TcpConnection::setReadEnabled(bool enabled) {
+  reading_wanted_ = enabled;
+  if (state_ != State::Open) return;
+  if (enabled) {
+    startRead();
+  } else {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&io_->tcp));
+  }
+}
+
+void TcpConnection::onAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  TcpConnection* self = ownerOf(h->data);
+  // Connections on one worker share one read buffer: reads are consumed
+  // synchronously, so it is free again before the next read starts.
+  if (!self || self->read_buffer_.in_use) {
+    *buf = uv_buf_init(nullptr, 0);
+    return;
+  }
+  self->read_buffer_.in_use = true;
+  *buf = uv_buf_init(self->read_buffer_.data, ReadBuffer::kSize);
+}
+
+void TcpConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+  TcpConnection* self = ownerOf(s->data);
+  if (!self) return;
+  struct ReleaseOnExit {
+    ReadBuffer& b;
+    const uv_buf_t* buf;
+    ~ReleaseOnExit() {
+      if (buf->base == b.data) b.in_use = false;
+    }
+  } release{self->read_buffer_, buf};
+  if (nread > 0) {
+    self->bytes_received_ += static_cast<uint64_t>(nread);
+    if (self->callbacks_) self->callbacks_->onData(std::string_view(buf->base, nread));
+    return;
+  }
+  if (nread == UV_EOF) {
+    uv_read_stop(s);
+    if (self->callbacks_) self->callbacks_->onEof();
+    return;
+  }
+  if (nread < 0 && nread != UV_ENOBUFS) self->closeNow(CloseReason::RemoteReset);
+}
+
+void TcpConnection::write(std::string_view bytes) {
+  if (state_ == State::Closed || shutdown_wanted_ || bytes.empty()) return;
+  bytes_sent_ += bytes.size();
+  if (state_ == State::Open && pending_.empty() && io_->inflight.empty()) {
+    // Common case: the kernel takes it all now and nothing is copied.
+    uv_buf_t buf = uv_buf_init(const_cast<char*>(bytes.data()), bytes.size());
+    const int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&io_->tcp), &buf, 1);
+    if (n == static_cast<int>(bytes.size())) return;
+    if (n > 0) bytes.remove_prefix(n);
+    if (n < 0 && n != UV_EAGAIN) {
+      closeNow(CloseReason::RemoteReset);
+      return;
+    }
+  }
+  pending_.append(bytes);
+  flush();
+  updateWatermarks();
+}
+
+void TcpConnection::flush() {
+  if (state_ != State::Open || !io_->inflight.empty()) return;
+  if (pending_.empty()) {
+    afterDrain();
+    return;
+  }
+  io_->inflight.swap(pending_);
+  uv_buf_t buf = uv_buf_init(io_->inflight.data(), io_->inflight.size());
+  io_->write_req.data = io_;
+  const int rc = uv_write(&io_->write_req, reinterpret_cast<uv_stream_t*>(&io_->tcp), &buf, 1,
+                          &onWriteDone);
+  if (rc != 0) closeNow(CloseReason::RemoteReset);
+}
+
+void TcpConnection::onWriteDone(uv_write_t* req, int status) {
+  Io* io = static_cast<Io*>(req->data);
+  io->inflight.clear();
+  TcpConnection* self = io->owner;
+  if (!self) return;
+  if (status != 0) {
+    self->closeNow(CloseReason::RemoteReset);
+    return;
+  }
+  self->flush();
+  if (self->state_ == State::Open) self->updateWatermarks();
+}
+
+void TcpConnection::updateWatermarks() {
+  const size_t buffered = bufferedBytes();
+  if (!above_high_ && buffered > high_watermark_) {
+    above_high_ = true;
+    if (callbacks_) callbacks_->onAboveHighWatermark();
+  } else if (above_high_ && buffered <= low_watermark_) {
+    above_high_ = false;
+    if (callbacks_) callbacks_->onBelowLowWatermark();
+  }
+}
+
+void TcpConnection::afterDrain() {
+  if (close_after_flush_) {
+    closeNow(CloseReason::LocalClose);
+    return;
+  }
+  if (shutdown_wanted_ && !shutdown_sent_) {
+    shutdown_sent_ = true;
+    io_->shutdown_req.data = io_;
+    if (uv_shutdown(&io_->shutdown_req, reinterpret_cast<uv_stream_t*>(&io_->tcp),
+                    &onShutdownDone) != 0) {
+      closeNow(CloseReason::RemoteReset);
+    }
+  }
+}
+
+void TcpConnection::onShutdownDone(uv_shutdown_t*, int) {}
+
+void TcpConnection::shutdownWrite() {
+  if (state_ == State::Closed || shutdown_wanted_) return;
+  shutdown_wanted_ = true;
+  flush();
+}
+
+void TcpConnection::close(CloseMode mode) {
+  if (state_ == State::Closed) return;
+  if (mode == CloseMode::FlushWrite && state_ == State::Open && bufferedBytes() > 0) {
+    close_after_flush_ = true;
+    setReadEnabled(false);
+    return;
+  }
+  closeNow(CloseReason::LocalClose);
+}
+
+void TcpConnection::closeNow(CloseReason reason) {
+  if (state_ == State::Closed) return;
+  state_ = State::Closed;
+  connect_timer_.disarm();
+  pending_.clear();
+  pending_.shrink_to_fit();
+  io_->owner = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(&io_->tcp),
+           [](uv_handle_t* h) { delete static_cast<Io*>(h->data); });
+  io_ = nullptr;
+  if (callbacks_) callbacks_->onClosed(reason);
+}
+
+bool TcpConnection::peerClosedOrDirty() const {
+  if (state_ != State::Open) return true;
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&io_->tcp), &fd) != 0) return true;
+  char byte;
+  const ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0 || n > 0) return true;
+  return !(errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+std::string TcpConnection::peerAddress() const {
+  if (!io_) return {};
+  sockaddr_storage ss{};
+  int len = sizeof(ss);
+  if (uv_tcp_getpeername(&io_->tcp, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
+  return formatAddress(reinterpret_cast<sockaddr*>(&ss));
+}
+
+bool parseIpAddress(const std::string& ip, uint16_t port, sockaddr_storage& out) {
+  std::memset(&out, 0, sizeof(out));
+  if (uv_ip4_addr(ip.c_str(), port, reinterpret_cast<sockaddr_in*>(&out)) == 0) return true;
+  return uv_ip6_addr(ip.c_str(), port, reinterpret_cast<sockaddr_in6*>(&out)) == 0;
+}
+
+std::string formatAddress(const sockaddr* address) {
+  char ip[INET6_ADDRSTRLEN] = {0};
+  if (address->sa_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(address);
+    uv_ip4_name(a, ip, sizeof(ip));
+    return std::string(ip) + ":" + std::to_string(ntohs(a->sin_port));
+  }
+  if (address->sa_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(address);
+    uv_ip6_name(a, ip, sizeof(ip));
+    return "[" + std::string(ip) + "]:" + std::to_string(ntohs(a->sin6_port));
+  }
+  return {};
+}
+
+}  // namespace remora::network

@@ -1,0 +1,126 @@
+// One TCP connection (downstream or upstream) on a worker loop: non-blocking reads
+// into the worker's shared read buffer, a write queue with high/low watermarks,
+// half-close, and a close that fires onClosed exactly once.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "proxy/common/deferred_deleter.h"
+#include "proxy/common/timer.h"
+
+namespace remora::network {
+
+enum class CloseReason {
+  LocalClose,      // close() called
+  RemoteReset,     // read/write error (ECONNRESET, EPIPE, ...)
+  ConnectFailed,   // connect() failed
+  ConnectTimeout,  // connect() did not finish in time
+};
+
+class ConnectionCallbacks {
+ public:
+  virtual ~ConnectionCallbacks() = default;
+  virtual void onConnected() {}
+  virtual void onData(std::string_view data) = 0;
+  // The peer half-closed. The connection stays open for writing.
+  virtual void onEof() = 0;
+  virtual void onClosed(CloseReason reason) = 0;
+  virtual void onAboveHighWatermark() {}
+  virtual void onBelowLowWatermark() {}
+};
+
+// The worker's read buffer: data handed to onData is only valid during the call.
+struct ReadBuffer {
+  static constexpr size_t kSize = 64 * 1024;
+  char data[kSize];
+  bool in_use = false;
+};
+
+class TcpConnection : public Deletable {
+ public:
+  TcpConnection(uv_loop_t* loop, ReadBuffer& read_buffer, uint32_t buffer_limit);
+  ~TcpConnection() override;
+
+  void setCallbacks(ConnectionCallbacks& callbacks) { callbacks_ = &callbacks; }
+  uv_tcp_t* handle() { return &io_->tcp; }
+
+  // Downstream: start reading an accepted socket.
+  void startAccepted();
+  // Upstream: connect; onConnected or onClosed(ConnectFailed/ConnectTimeout) follows.
+  void connect(const sockaddr_storage& address, std::chrono::milliseconds timeout);
+
+  void write(std::string_view bytes);
+  void setReadEnabled(bool enabled);
+  // Sends FIN once queued bytes are written.
+  void shutdownWrite();
+  enum class CloseMode { FlushWrite, Abort };
+  void close(CloseMode mode);
+
+  bool open() const { return state_ != State::Closed; }
+  bool connected() const { return state_ == State::Open; }
+  bool closing() const { return close_after_flush_; }
+  size_t bufferedBytes() const { return pending_.size() + (io_ ? io_->inflight.size() : 0); }
+  bool aboveHighWatermark() const { return above_high_; }
+  // For idle pooled connections: true if the peer has closed or sent bytes we did
+  // not ask for, checked synchronously on the socket without consuming anything.
+  bool peerClosedOrDirty() const;
+  std::string peerAddress() const;
+  uint64_t bytesReceived() const { return bytes_received_; }
+  uint64_t bytesSent() const { return bytes_sent_; }
+
+ private:
+  enum class State { Connecting, Open, Closed };
+  static void onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void onWriteDone(uv_write_t* req, int status);
+  static void onConnectDone(uv_connect_t* req, int status);
+  static void onShutdownDone(uv_shutdown_t* req, int status);
+
+  void startRead();
+  void flush();
+  void afterDrain();
+  void updateWatermarks();
+  void closeNow(CloseReason reason);
+
+  // Everything libuv may still touch after close(): the handle, the in-flight
+  // requests and the bytes being written. Freed in the uv_close callback; until
+  // then `owner` is null and late callbacks (UV_ECANCELED) are ignored.
+  struct Io {
+    uv_tcp_t tcp;
+    uv_write_t write_req;
+    uv_connect_t connect_req;
+    uv_shutdown_t shutdown_req;
+    std::string inflight;  // handed to uv_write, waiting for completion
+    TcpConnection* owner;
+  };
+  static TcpConnection* ownerOf(void* io) { return static_cast<Io*>(io)->owner; }
+
+  Io* io_;
+  ReadBuffer& read_buffer_;
+  ConnectionCallbacks* callbacks_ = nullptr;
+  State state_ = State::Connecting;
+  std::string pending_;  // queued, not yet handed to the kernel
+  const uint32_t high_watermark_;
+  const uint32_t low_watermark_;
+  bool above_high_ = false;
+  bool reading_wanted_ = true;
+  bool shutdown_wanted_ = false;
+  bool shutdown_sent_ = false;
+  bool close_after_flush_ = false;
+  bool connect_refused_early_ = false;
+  uint64_t bytes_received_ = 0;
+  uint64_t bytes_sent_ = 0;
+  Timer connect_timer_;
+};
+
+// Parses "1.2.3.4" / "::1" plus port into a sockaddr; false if not an IP literal.
+bool parseIpAddress(const std::string& ip, uint16_t port, sockaddr_storage& out);
+std::string formatAddress(const sockaddr* address);
+
+}  // namespace remora::network

@@ -1,0 +1,282 @@
+#include "proxy/router/router_filter.h"
+
+#include "proxy/router/route_table.h"
+
+namespace remora::router {
+
+using filters::FilterStatus;
+using stream::ResponseFlag;
+
+namespace {
+constexpr std::string_view kResetBody =
+    "upstream connect error or disconnect/reset before headers. reset reason: ";
+}
+
+filters::FilterFactoryCb RouterFactory::createFilterFactory(
+    const config::ConfigNode& typed_config) const {
+  auto cfg = std::make_shared<RouterConfig>();
+  if (typed_config.valid()) {
+    typed_config.expectFields({"@type", "suppress_envoy_headers", "dynamic_stats"});
+    cfg->suppress_envoy_headers = typed_config.boolOr("suppress_envoy_headers", false);
+    typed_config.boolOr("dynamic_stats", true);  // type-checked; stats are always dynamic here
+  }
+  return [cfg](filters::FilterContext& context) {
+    return std::make_unique<RouterFilter>(context, cfg);
+  };
+}
+
+RouterFilter::RouterFilter(filters::FilterContext& context,
+                           std::shared_ptr<const RouterConfig> config)
+    : context_(context), config_(std::move(config)) {}
+
+RouterFilter::~RouterFilter() = default;
+
+FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bool end_stream) {
+  stream::StreamInfo& info = callbacks().streamInfo();
+  route_ = callbacks().route();
+  if (!route_) {
+    callbacks().sendLocalReply(404, "", "route_not_found", ResponseFlag::NoRouteFound);
+    return FilterStatus::Stop;
+  }
+  switch (route_->actionKind()) {
+    case config::Route::ActionKind::DirectResponse:
+      callbacks().sendLocalReply(static_cast<int>(route_->directResponse().status),
+                                 route_->directResponse().body, "direct_response",
+                                 ResponseFlag::None);
+      return FilterStatus::Stop;
+    case config::Route::ActionKind::Redirect:
+      sendRedirect(*route_, head);
+      return FilterStatus::Stop;
+    case config::Route::ActionKind::Route:
+      break;
+  }
+
+  const config::RouteAction& action = route_->routeAction();
+  const std::string& cluster_name = route_->pickCluster(context_.resources.random());
+  if (!action.weighted_clusters.empty()) weighted_cluster_ = cluster_name;
+  info.cluster_name = cluster_name;
+  upstream::ThreadLocalCluster* cluster = context_.clusters.get(cluster_name);
+  if (!cluster) {
+    callbacks().sendLocalReply(503, "", "cluster_not_found", ResponseFlag::NoClusterFound);
+    return FilterStatus::Stop;
+  }
+  if (action.idle_timeout) callbacks().overrideStreamIdleTimeout(*action.idle_timeout);
+  std::shared_ptr<const upstream::Host> host = cluster->chooseHost();
+  if (!host) {
+    callbacks().sendLocalReply(503, "no healthy upstream", "no_healthy_upstream",
+                               ResponseFlag::NoHealthyUpstream);
+    return FilterStatus::Stop;
+  }
+  info.upstream_host = host->address;
+
+  const std::string original_path = head.path;
+  route_->rewriteRequest(head);
+  if (head.path != original_path && !config_->suppress_envoy_headers) {
+    head.headers.set("x-envoy-original-path", original_path);
+  }
+  const auto type = cluster->info().config.type;
+  if (action.auto_host_rewrite && type != config::Cluster::DiscoveryType::Static) {
+    head.authority = host->hostname;
+  }
+  route_->applyRequestHeaderMutations(head,
+                                      weighted_cluster_.empty() ? nullptr : &weighted_cluster_);
+
+  request_end_ = end_stream;
+  if (action.timeout.count() > 0) {
+    timeout_ = std::make_unique<Timer>(context_.resources.loop, [this] { onTimeout(); });
+  }
+  if (end_stream) onRequestEnd();
+
+  pool_ = &cluster->poolFor(host);
+  upstream_start_ = std::chrono::steady_clock::now();
+  connecting_ = pool_->newStream(*this);
+  return FilterStatus::Stop;
+}
+
+void RouterFilter::sendRedirect(const RouteEntry& route, const http::RequestHead& head) {
+  http::ResponseHead response;
+  response.status = static_cast<int>(route.redirect().response_code);
+  response.headers.add("location", route.redirectLocation(head));
+  response.headers.add("content-length", "0");
+  route.applyResponseHeaderMutations(response, nullptr);
+  callbacks().streamInfo().response_code_details = "redirect";
+  callbacks().encodeHeaders(std::move(response), true);
+}
+
+void RouterFilter::onRequestEnd() {
+  if (timeout_) timeout_->arm(route_->routeAction().timeout);
+}
+
+void RouterFilter::onPoolReady(upstream::UpstreamClient& client) {
+  connecting_ = nullptr;
+  client_ = &client;
+  client.attach(this);
+  encoder_ = &client.codec().newStream(*this);
+  const bool headers_only = request_end_ && pending_body_.empty() && !pending_trailers_;
+  encoder_->encodeHeaders(callbacks().requestHead(), headers_only);
+  if (!encoder_) return;  // the write failed and the connection is gone
+  if (!pending_body_.empty() || (request_end_ && !headers_only && !pending_trailers_)) {
+    std::string body = std::move(pending_body_);
+    pending_body_.clear();
+    encoder_->encodeData(body, request_end_ && !pending_trailers_);
+  }
+  if (encoder_ && pending_trailers_) encoder_->encodeTrailers(*pending_trailers_);
+  request_sent_ = request_end_;
+  if (read_disabled_for_pending_) {
+    read_disabled_for_pending_ = false;
+    callbacks().setDownstreamReadEnabled(true);
+  }
+}
+
+void RouterFilter::onPoolFailure(upstream::PoolFailure reason) {
+  connecting_ = nullptr;
+  const bool timeout = reason == upstream::PoolFailure::ConnectTimeout;
+  failBeforeResponse(503, ResponseFlag::UpstreamConnectionFailure,
+                     timeout ? "connection timeout" : "connection failure",
+                     timeout ? "upstream_reset_before_response_started{connection_timeout}"
+                             : "upstream_reset_before_response_started{connection_failure}");
+}
+
+void RouterFilter::failBeforeResponse(int status, ResponseFlag flag, std::string_view reason,
+                                      std::string_view details) {
+  if (timeout_) timeout_->disarm();
+  callbacks().sendLocalReply(status, std::string(kResetBody) + std::string(reason), details, flag);
+}
+
+FilterStatus RouterFilter::onRequestData(std::string_view data, bool end_stream) {
+  if (end_stream) {
+    request_end_ = true;
+    onRequestEnd();
+  }
+  if (encoder_) {
+    encoder_->encodeData(data, end_stream);
+    if (end_stream) {
+      request_sent_ = true;
+      if (tunnel_ && client_) client_->connection().shutdownWrite();
+    }
+    return FilterStatus::Stop;
+  }
+  pending_body_.append(data);
+  if (!read_disabled_for_pending_ &&
+      pending_body_.size() > context_.resources.read_buffer.kSize * 16) {
+    // Still connecting: hold the client back instead of buffering without bound.
+    read_disabled_for_pending_ = true;
+    callbacks().setDownstreamReadEnabled(false);
+  }
+  return FilterStatus::Stop;
+}
+
+FilterStatus RouterFilter::onRequestTrailers(http::HeaderMap& trailers) {
+  request_end_ = true;
+  onRequestEnd();
+  if (encoder_) {
+    encoder_->encodeTrailers(trailers);
+    request_sent_ = true;
+  } else {
+    pending_trailers_ = trailers;
+  }
+  return FilterStatus::Stop;
+}
+
+void RouterFilter::onTimeout() {
+  callbacks().streamInfo().setFlag(ResponseFlag::UpstreamRequestTimeout);
+  releaseUpstream(false);
+  if (response_started_) {
+    callbacks().resetStream();
+    return;
+  }
+  callbacks().sendLocalReply(504, "upstream request timeout", "upstream_response_timeout",
+                             ResponseFlag::UpstreamRequestTimeout);
+}
+
+void RouterFilter::decodeInformationalHeaders(http::ResponseHead&&) {
+  // 100 Continue was already answered to the client by the connection manager.
+}
+
+void RouterFilter::decodeHeaders(http::ResponseHead&& head, bool end_stream) {
+  response_started_ = true;
+  stream::StreamInfo& info = callbacks().streamInfo();
+  info.first_upstream_byte = stream::StreamInfo::Clock::now();
+  info.response_code_details = "via_upstream";
+  tunnel_ = head.status == 101;
+  route_->applyResponseHeaderMutations(head,
+                                       weighted_cluster_.empty() ? nullptr : &weighted_cluster_);
+  if (!config_->suppress_envoy_headers) {
+    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+        *info.first_upstream_byte - upstream_start_);
+    head.headers.set("x-envoy-upstream-service-time", std::to_string(elapsed.count()));
+  }
+  if (tunnel_ && timeout_) timeout_->disarm();
+  if (end_stream) onUpstreamComplete();
+  callbacks().encodeHeaders(std::move(head), end_stream);
+}
+
+void RouterFilter::decodeData(std::string_view data, bool end_stream) {
+  if (end_stream) onUpstreamComplete();
+  callbacks().encodeData(data, end_stream);
+}
+
+void RouterFilter::decodeTrailers(http::HeaderMap&& trailers) {
+  onUpstreamComplete();
+  callbacks().encodeTrailers(std::move(trailers));
+}
+
+void RouterFilter::onUpstreamComplete() {
+  upstream_complete_ = true;
+  if (timeout_) timeout_->disarm();
+  releaseUpstream(request_sent_ && !tunnel_);
+}
+
+void RouterFilter::releaseUpstream(bool reusable) {
+  if (connecting_) {
+    pool_->cancel(*connecting_);
+    connecting_ = nullptr;
+  }
+  upstream::UpstreamClient* client = std::exchange(client_, nullptr);
+  encoder_ = nullptr;
+  if (!client) return;
+  client->attach(nullptr);
+  if (reusable) {
+    pool_->release(*client);
+  } else {
+    client->connection().close(network::TcpConnection::CloseMode::Abort);
+  }
+}
+
+void RouterFilter::onUpstreamConnectionLost(bool protocol_error, std::string_view details) {
+  client_ = nullptr;
+  encoder_ = nullptr;
+  if (upstream_complete_) return;
+  if (response_started_) {
+    callbacks().streamInfo().setFlag(ResponseFlag::UpstreamConnectionTermination);
+    callbacks().resetStream();
+    return;
+  }
+  if (protocol_error) {
+    failBeforeResponse(502, ResponseFlag::UpstreamProtocolError, "protocol error",
+                       "upstream_reset_before_response_started{protocol_error}");
+  } else {
+    failBeforeResponse(503, ResponseFlag::UpstreamConnectionTermination, "connection termination",
+                       "upstream_reset_before_response_started{connection_termination}");
+  }
+}
+
+void RouterFilter::onUpstreamAboveHighWatermark() { callbacks().setDownstreamReadEnabled(false); }
+
+void RouterFilter::onUpstreamBelowLowWatermark() { callbacks().setDownstreamReadEnabled(true); }
+
+void RouterFilter::onDownstreamAboveHighWatermark() {
+  if (client_) client_->connection().setReadEnabled(false);
+}
+
+void RouterFilter::onDownstreamBelowLowWatermark() {
+  if (client_) client_->connection().setReadEnabled(true);
+}
+
+void RouterFilter::onDestroy() {
+  if (timeout_) timeout_->disarm();
+  // Unfinished exchanges leave the connection in an unknown state: close it.
+  releaseUpstream(upstream_complete_ && request_sent_ && !tunnel_);
+}
+
+}  // namespace remora::router

@@ -1,0 +1,82 @@
+// The terminal HTTP filter: picks the route's cluster and host, takes a pooled
+// upstream connection, streams the request up and the response down with flow
+// control, and turns upstream failures into Envoy's statuses and response flags.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "filters/filter.h"
+#include "filters/filter_registry.h"
+#include "proxy/common/timer.h"
+#include "proxy/http/codec.h"
+#include "proxy/router/router_filter_config.h"
+#include "proxy/upstream/cluster_manager.h"
+#include "proxy/upstream/upstream_client.h"
+
+namespace remora::router {
+
+class RouteEntry;
+
+class RouterFilter : public filters::StreamFilter,
+                     public upstream::PoolCallbacks,
+                     public upstream::UpstreamStreamCallbacks,
+                     public http::ResponseDecoder {
+ public:
+  RouterFilter(filters::FilterContext& context, std::shared_ptr<const RouterConfig> config);
+  ~RouterFilter() override;
+
+  // filters::StreamFilter
+  filters::FilterStatus onRequestHeaders(http::RequestHead& head, bool end_stream) override;
+  filters::FilterStatus onRequestData(std::string_view data, bool end_stream) override;
+  filters::FilterStatus onRequestTrailers(http::HeaderMap& trailers) override;
+  void onDownstreamAboveHighWatermark() override;
+  void onDownstreamBelowLowWatermark() override;
+  void onDestroy() override;
+
+  // upstream::PoolCallbacks
+  void onPoolReady(upstream::UpstreamClient& client) override;
+  void onPoolFailure(upstream::PoolFailure reason) override;
+  // upstream::UpstreamStreamCallbacks
+  void onUpstreamConnectionLost(bool protocol_error, std::string_view details) override;
+  void onUpstreamAboveHighWatermark() override;
+  void onUpstreamBelowLowWatermark() override;
+  // http::ResponseDecoder
+  void decodeInformationalHeaders(http::ResponseHead&& head) override;
+  void decodeHeaders(http::ResponseHead&& head, bool end_stream) override;
+  void decodeData(std::string_view data, bool end_stream) override;
+  void decodeTrailers(http::HeaderMap&& trailers) override;
+
+ private:
+  void sendRedirect(const RouteEntry& route, const http::RequestHead& head);
+  void onRequestEnd();
+  void onTimeout();
+  void onUpstreamComplete();
+  // Gives the connection back to the pool (or closes it if it cannot be reused).
+  void releaseUpstream(bool reusable);
+  void failBeforeResponse(int status, stream::ResponseFlag flag, std::string_view reason,
+                          std::string_view details);
+
+  filters::FilterContext& context_;
+  std::shared_ptr<const RouterConfig> config_;
+  const RouteEntry* route_ = nullptr;
+  std::string weighted_cluster_;  // set when the cluster came from weighted_clusters
+  upstream::ConnPool* pool_ = nullptr;
+  upstream::UpstreamClient* connecting_ = nullptr;
+  upstream::UpstreamClient* client_ = nullptr;
+  http::RequestEncoder* encoder_ = nullptr;
+
+  std::string pending_body_;  // request bytes that arrived before the connection
+  std::optional<http::HeaderMap> pending_trailers_;
+  bool request_end_ = false;
+  bool request_sent_ = false;  // the whole request reached the upstream codec
+  bool response_started_ = false;
+  bool upstream_complete_ = false;
+  bool tunnel_ = false;
+  bool read_disabled_for_pending_ = false;
+  std::unique_ptr<Timer> timeout_;
+  std::chrono::steady_clock::time_point upstream_start_;
+};
+
+}  // namespace remora::router

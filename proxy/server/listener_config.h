@@ -1,0 +1,22 @@
+// A listener as the workers run it: the parsed config plus its network filter's
+// compiled config (HTTP connection manager or TCP proxy). Built on the main thread.
+#pragma once
+
+#include <memory>
+
+#include "config/bootstrap.h"
+#include "proxy/http/connection_manager_config.h"
+#include "proxy/tcp/tcp_proxy.h"
+
+namespace remora::server {
+
+struct ListenerConfig {
+  // Throws config::ConfigError.
+  explicit ListenerConfig(const config::Listener& listener);
+
+  config::Listener config;
+  std::shared_ptr<const http::ConnectionManagerConfig> http;  // exactly one of these two
+  std::shared_ptr<const tcp::TcpProxyConfig> tcp;
+};
+
+}  // namespace remora::server

@@ -1,0 +1,360 @@
+#include "proxy/server/server.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+#include "config/config_loader.h"
+#include "proxy/common/logger.h"
+#include "proxy/network/tcp_connection.h"
+#include "proxy/server/version.h"
+
+namespace remora::server {
+
+ServerConfig::ServerConfig(config::Bootstrap b) : bootstrap(std::move(b)) {
+  for (const config::Listener& l : bootstrap.listeners) {
+    listeners.push_back(std::make_shared<const ListenerConfig>(l));
+  }
+  for (const config::Cluster& c : bootstrap.clusters) {
+    clusters.push_back(std::make_shared<const upstream::ClusterInfo>(c));
+  }
+}
+
+ServerConfig loadServerConfig(const Options& options) {
+  config::Bootstrap bootstrap = options.config_path.empty()
+                                    ? config::loadBootstrapString(options.config_yaml, "<config-yaml>")
+                                    : config::loadBootstrapFile(options.config_path);
+  return ServerConfig(std::move(bootstrap));
+}
+
+namespace {
+// One SO_REUSEPORT socket per worker: the kernel spreads new connections across
+// them, and each worker accepts only on its own.
+int bindReusePort(const sockaddr_storage& address, std::string& error) {
+  const int fd = socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = std::strerror(errno);
+    return -1;
+  }
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  const socklen_t len =
+      address.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&address), len) != 0) {
+    error = std::strerror(errno);
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+uint16_t boundPort(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+}
+
+std::string jsonEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+}  // namespace
+
+Server::Server(Options options, ServerConfig config)
+    : options_(std::move(options)), config_(std::move(config)) {
+  uv_loop_init(&loop_);
+  resources_ = std::make_unique<WorkerResources>(&loop_);
+}
+
+Server::~Server() {
+  shutdown();
+  drain_timer_.reset();
+  quit_timer_.reset();
+  resources_.reset();
+  for (BoundListener& b : bound_) {
+    for (int fd : b.fds) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  uv_loop_close(&loop_);
+}
+
+std::string Server::bindListeners() {
+  for (const auto& listener : config_.listeners) {
+    BoundListener bound;
+    bound.config = listener;
+    const config::SocketAddress& a = listener->config.address;
+    sockaddr_storage address;
+    network::parseIpAddress(a.address, static_cast<uint16_t>(a.port_value), address);
+    for (uint32_t i = 0; i < options_.concurrency; ++i) {
+      std::string error;
+      const int fd = bindReusePort(address, error);
+      if (fd < 0) {
+        bound_.push_back(std::move(bound));
+        return "cannot bind listener '" + listener->config.name + "' to " + a.address + ":" +
+               std::to_string(a.port_value) + ": " + error;
+      }
+      bound.fds.push_back(fd);
+      if (i == 0) {
+        // With port 0 the first socket picks the port; the others join it.
+        bound.port = boundPort(fd);
+        reinterpret_cast<sockaddr_in*>(&address)->sin_port = htons(bound.port);
+      }
+    }
+    bound_.push_back(std::move(bound));
+  }
+  return {};
+}
+
+void Server::initializeClusters() {
+  for (const auto& info : config_.clusters) {
+    if (info->config.type == config::Cluster::DiscoveryType::Static) {
+      host_sets_.emplace_back(info->name(), upstream::staticHostSet(info->config));
+      continue;
+    }
+    host_sets_.emplace_back(info->name(), std::make_shared<const upstream::HostSet>());
+    ++pending_initial_dns_;
+    const std::string name = info->name();
+    auto first_round = std::make_shared<bool>(true);
+    dns_.push_back(std::make_unique<upstream::DnsRefresher>(
+        &loop_, info,
+        [this, name](std::shared_ptr<const upstream::HostSet> hosts) {
+          broadcastHosts(name, std::move(hosts));
+        },
+        [this, first_round](bool) {
+          if (std::exchange(*first_round, false)) --pending_initial_dns_;
+        }));
+  }
+  for (auto& d : dns_) d->start();
+}
+
+void Server::broadcastHosts(const std::string& cluster,
+                            std::shared_ptr<const upstream::HostSet> hosts) {
+  for (auto& [name, set] : host_sets_) {
+    if (name == cluster) set = hosts;
+  }
+  if (lifecycle_ == State::Initializing) return;  // workers start with host_sets_
+  for (auto& worker : workers_) {
+    Worker* w = worker.get();
+    w->post([w, cluster, hosts] { w->clusters().updateHosts(cluster, hosts); });
+  }
+}
+
+void Server::startWorkers() {
+  for (uint32_t i = 0; i < options_.concurrency; ++i) {
+    auto worker = std::make_unique<Worker>(i, state_);
+    for (const auto& info : config_.clusters) {
+      for (const auto& [name, set] : host_sets_) {
+        if (name == info->name()) worker->addCluster(info, set);
+      }
+    }
+    for (BoundListener& b : bound_) {
+      worker->addListener(b.config, b.fds[i]);
+      b.fds[i] = -1;  // owned by the worker's handle now
+    }
+    workers_.push_back(std::move(worker));
+  }
+  for (auto& w : workers_) w->start();
+}
+
+void Server::installSignals() {
+  for (int signum : {SIGTERM, SIGINT}) {
+    UvHandle<uv_signal_t> handle(&loop_);
+    handle.get()->data = this;
+    uv_signal_start(
+        handle.get(),
+        [](uv_signal_t* h, int sig) {
+          auto* self = static_cast<Server*>(h->data);
+          if (self->lifecycle_ == State::Draining) {
+            REMORA_LOG(Warn, "second signal " + std::to_string(sig) + ": exiting now");
+            self->shutdown();
+            return;
+          }
+          REMORA_LOG(Info, "signal " + std::to_string(sig) + ": draining for up to " +
+                               std::to_string(self->options_.drain_time_s) + "s");
+          self->startDrain();
+        },
+        signum);
+    signals_.push_back(std::move(handle));
+  }
+}
+
+void Server::startDrain() {
+  if (lifecycle_ == State::Draining) return;
+  lifecycle_ = State::Draining;
+  state_.draining.store(true, std::memory_order_relaxed);
+  for (auto& w : workers_) w->drain();
+  drain_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(options_.drain_time_s);
+  drain_timer_ = std::make_unique<Timer>(&loop_, [this] { checkDrained(); });
+  drain_timer_->arm(std::chrono::milliseconds(50));
+}
+
+void Server::checkDrained() {
+  size_t open = 0;
+  for (const auto& w : workers_) open += w->activeConnections();
+  if (open == 0 || std::chrono::steady_clock::now() >= drain_deadline_) {
+    if (open > 0) REMORA_LOG(Warn, "drain time over: closing " + std::to_string(open) + " connections");
+    shutdown();
+    return;
+  }
+  drain_timer_->arm(std::chrono::milliseconds(50));
+}
+
+void Server::shutdown() {
+  if (stopped_) return;
+  stopped_ = true;
+  workers_.clear();  // each stops its loop and joins
+  if (admin_) admin_->close();
+  admin_.reset();
+  dns_.clear();
+  signals_.clear();
+  // Timers may be running this very call: they are released by the destructor.
+  if (drain_timer_) drain_timer_->disarm();
+  uv_stop(&loop_);
+}
+
+std::string Server::stateName() const {
+  switch (lifecycle_) {
+    case State::Initializing: return "INITIALIZING";
+    case State::Live: return "LIVE";
+    case State::Draining: return "DRAINING";
+  }
+  return "LIVE";
+}
+
+int Server::run() {
+  if (std::string error = bindListeners(); !error.empty()) {
+    std::cerr << error << "\n";
+    return 1;
+  }
+  if (const auto& admin = config_.bootstrap.admin.address) {
+    admin_ = std::make_unique<AdminServer>(
+        *resources_, [this](const http::RequestHead& r) { return handleAdmin(r); });
+    if (std::string error = admin_->listen(admin->address, admin->port_value); !error.empty()) {
+      std::cerr << error << "\n";
+      return 1;
+    }
+    REMORA_LOG(Info, "admin address: " + admin->address + ":" + std::to_string(admin_->port()));
+  }
+  initializeClusters();
+  while (pending_initial_dns_ > 0) uv_run(&loop_, UV_RUN_ONCE);
+  startWorkers();
+  lifecycle_ = State::Live;
+  for (const BoundListener& b : bound_) {
+    REMORA_LOG(Info, "listener '" + b.config->config.name + "' on " + b.config->config.address.address +
+                         ":" + std::to_string(b.port));
+  }
+  REMORA_LOG(Info, "starting main dispatch loop with " + std::to_string(options_.concurrency) +
+                       " worker(s)");
+  installSignals();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  shutdown();
+  REMORA_LOG(Info, "exiting");
+  return 0;
+}
+
+AdminResponse Server::handleAdmin(const http::RequestHead& request) {
+  const std::string path(request.pathWithoutQuery());
+  const bool post = request.method == "POST";
+  auto mutating = [&](auto action) -> AdminResponse {
+    if (!post) return {405, "text/plain; charset=UTF-8", "This endpoint requires POST.\n"};
+    action();
+    return {200, "text/plain; charset=UTF-8", "OK\n"};
+  };
+  if (path == "/ready") {
+    const bool live = lifecycle_ == State::Live;
+    return {live ? 200 : 503, "text/plain; charset=UTF-8", stateName() + "\n"};
+  }
+  if (path == "/healthcheck/fail") {
+    return mutating([&] { state_.health_check_failed.store(true); });
+  }
+  if (path == "/healthcheck/ok") {
+    return mutating([&] { state_.health_check_failed.store(false); });
+  }
+  if (path == "/quitquitquit") {
+    return mutating([&] {
+      // Answer first: the shutdown runs on the next loop turn.
+      quit_timer_ = std::make_unique<Timer>(&loop_, [this] { shutdown(); });
+      quit_timer_->fireSoon();
+    });
+  }
+  if (path == "/listeners") {
+    std::string body;
+    const bool json = request.query().find("format=json") != std::string_view::npos;
+    if (json) body = "{\"listener_statuses\":[";
+    for (size_t i = 0; i < bound_.size(); ++i) {
+      const auto& b = bound_[i];
+      const std::string& ip = b.config->config.address.address;
+      if (json) {
+        if (i) body += ",";
+        body += "{\"name\":\"" + jsonEscape(b.config->config.name) +
+                "\",\"local_address\":{\"socket_address\":{\"address\":\"" + jsonEscape(ip) +
+                "\",\"port_value\":" + std::to_string(b.port) + "}}}";
+      } else {
+        body += b.config->config.name + "::" + ip + ":" + std::to_string(b.port) + "\n";
+      }
+    }
+    if (json) body += "]}\n";
+    return {200, json ? "application/json" : "text/plain; charset=UTF-8", body};
+  }
+  if (path == "/clusters") {
+    std::string body;
+    for (const auto& [name, set] : host_sets_) {
+      for (const auto& host : set->hosts) {
+        body += name + "::" + host->address + "::hostname::" + host->hostname + "\n";
+        body += name + "::" + host->address + "::health_flags::healthy\n";
+        body += name + "::" + host->address + "::weight::" + std::to_string(host->weight) + "\n";
+      }
+    }
+    return {200, "text/plain; charset=UTF-8", body};
+  }
+  if (path == "/server_info") {
+    const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::steady_clock::now() - start_time_)
+                            .count();
+    std::string body = "{\"version\":\"" + std::string(kVersion) + "\",\"state\":\"" + stateName() +
+                       "\",\"uptime_current_epoch\":\"" + std::to_string(uptime) +
+                       "s\",\"command_line_options\":{\"concurrency\":" +
+                       std::to_string(options_.concurrency) + ",\"config_path\":\"" +
+                       jsonEscape(options_.config_path) + "\",\"drain_time\":\"" +
+                       std::to_string(options_.drain_time_s) + "s\",\"mode\":\"" +
+                       (options_.mode == Options::Mode::Serve ? "Serve" : "Validate") + "\"}}\n";
+    return {200, "application/json", body};
+  }
+  std::string help =
+      "admin commands are:\n"
+      "  /: this list\n"
+      "  /clusters: upstream cluster status\n"
+      "  /healthcheck/fail (POST): cause the server to fail health checks\n"
+      "  /healthcheck/ok (POST): cause the server to pass health checks\n"
+      "  /listeners: print listener info\n"
+      "  /quitquitquit (POST): exit the server\n"
+      "  /ready: print server state, return 200 if LIVE, otherwise return 503\n"
+      "  /server_info: print server version/status information\n";
+  if (path == "/" || path == "/help") return {200, "text/plain; charset=UTF-8", help};
+  return {404, "text/plain; charset=UTF-8", "invalid path. " + help};
+}
+
+}  // namespace remora::server

@@ -1,0 +1,167 @@
+#include "proxy/server/worker.h"
+
+#include <unistd.h>
+
+#include "proxy/common/logger.h"
+#include "proxy/http/connection_manager.h"
+#include "proxy/tcp/tcp_proxy.h"
+
+namespace remora::server {
+
+// ---------------------------------------------------------------- ActiveListener
+
+ActiveListener::ActiveListener(Worker& worker, std::shared_ptr<const ListenerConfig> config, int fd)
+    : worker_(worker), config_(std::move(config)), socket_(worker.resources().loop) {
+  socket_.get()->data = this;
+  int rc = uv_tcp_open(socket_.get(), fd);
+  if (rc == 0) rc = uv_listen(socket_.stream(), SOMAXCONN, &ActiveListener::onConnection);
+  if (rc != 0) {
+    REMORA_LOG(Error, "listener " + config_->config.name + ": " + uv_strerror(rc));
+  }
+}
+
+ActiveListener::~ActiveListener() { closeConnections(); }
+
+void ActiveListener::onConnection(uv_stream_t* server, int status) {
+  auto* self = static_cast<ActiveListener*>(server->data);
+  if (!self || status != 0) return;
+  self->accept();
+}
+
+void ActiveListener::accept() {
+  WorkerResources& resources = worker_.resources();
+  auto connection = std::make_unique<network::TcpConnection>(
+      resources.loop, resources.read_buffer, config_->config.per_connection_buffer_limit_bytes);
+  if (uv_accept(socket_.stream(), reinterpret_cast<uv_stream_t*>(connection->handle())) != 0) {
+    return;
+  }
+  std::unique_ptr<network::DownstreamConnection> owner;
+  if (config_->http) {
+    owner = std::make_unique<http::ConnectionManager>(worker_.context(), config_->http,
+                                                      std::move(connection));
+  } else {
+    owner = std::make_unique<tcp::TcpProxySession>(worker_.context(), config_->tcp,
+                                                   std::move(connection));
+  }
+  connections_.push_back(std::move(owner));
+  auto it = std::prev(connections_.end());
+  worker_.onConnectionOpened();
+  (*it)->setOnClosed([this, it](network::DownstreamConnection&) {
+    worker_.onConnectionClosed();
+    worker_.resources().deleter.defer(std::move(*it));
+    connections_.erase(it);
+  });
+}
+
+void ActiveListener::stopAccepting() { socket_.close(); }
+
+void ActiveListener::drainConnections() {
+  // startDrain may close (and erase) the connection it is called on.
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    auto next = std::next(it);
+    (*it)->startDrain();
+    it = next;
+  }
+}
+
+void ActiveListener::closeConnections() {
+  while (!connections_.empty()) {
+    const size_t before = connections_.size();
+    connections_.front()->closeNow();
+    if (connections_.size() == before) {
+      // Already closed but not yet reported: drop it here.
+      worker_.onConnectionClosed();
+      worker_.resources().deleter.defer(std::move(connections_.front()));
+      connections_.pop_front();
+    }
+  }
+}
+
+// ---------------------------------------------------------------- Worker
+
+namespace {
+uv_loop_t* initLoop(uv_loop_t* loop) {
+  uv_loop_init(loop);
+  return loop;
+}
+}  // namespace
+
+Worker::Worker(size_t index, const ServerState& state)
+    : index_(index),
+      state_(state),
+      resources_(std::make_unique<WorkerResources>(initLoop(&loop_))),
+      clusters_(std::make_unique<upstream::ClusterManager>(*resources_)),
+      context_(std::make_unique<filters::FilterContext>(
+          filters::FilterContext{*resources_, *clusters_, state})) {
+  async_ = UvHandle<uv_async_t>::adopt(new uv_async_t{});
+  uv_async_init(&loop_, async_.get(), &Worker::onAsync);
+  async_.get()->data = this;
+}
+
+Worker::~Worker() {
+  stop();
+  uv_loop_close(&loop_);
+}
+
+void Worker::addListener(std::shared_ptr<const ListenerConfig> config, int fd) {
+  listeners_.push_back(std::make_unique<ActiveListener>(*this, std::move(config), fd));
+}
+
+void Worker::addCluster(std::shared_ptr<const upstream::ClusterInfo> info,
+                        std::shared_ptr<const upstream::HostSet> hosts) {
+  clusters_->addCluster(std::move(info), std::move(hosts));
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] { uv_run(&loop_, UV_RUN_DEFAULT); });
+}
+
+void Worker::post(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    posted_.push_back(std::move(task));
+  }
+  uv_async_send(async_.get());
+}
+
+void Worker::onAsync(uv_async_t* handle) {
+  if (auto* self = static_cast<Worker*>(handle->data)) self->runPosted();
+}
+
+void Worker::runPosted() {
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    tasks.swap(posted_);
+  }
+  for (auto& task : tasks) task();
+}
+
+void Worker::drain() {
+  post([this] {
+    for (auto& listener : listeners_) listener->stopAccepting();
+    for (auto& listener : listeners_) listener->drainConnections();
+  });
+}
+
+void Worker::releaseHandles() {
+  listeners_.clear();
+  clusters_.reset();
+  resources_.reset();
+  async_.close();
+}
+
+void Worker::stop() {
+  if (!resources_) return;
+  if (!thread_.joinable()) {
+    releaseHandles();
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    return;
+  }
+  // Everything that owns a libuv handle goes on the worker's own thread, so the
+  // loop can run their close callbacks and then return.
+  post([this] { releaseHandles(); });
+  thread_.join();
+}
+
+}  // namespace remora::server

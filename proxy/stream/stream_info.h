@@ -1,0 +1,60 @@
+// What is known about one request (or TCP session) once it ends: the source of the
+// access log line and of the per-stream stats.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "proxy/http/message.h"
+
+namespace remora::stream {
+
+// Envoy's response flags, as a bit set; shortString() gives Envoy's spelling.
+enum class ResponseFlag : uint32_t {
+  None = 0,
+  FailedLocalHealthCheck = 1u << 0,        // LH
+  NoHealthyUpstream = 1u << 1,             // UH
+  UpstreamRequestTimeout = 1u << 2,        // UT
+  LocalReset = 1u << 3,                    // LR
+  UpstreamRemoteReset = 1u << 4,           // UR
+  UpstreamConnectionFailure = 1u << 5,     // UF
+  UpstreamConnectionTermination = 1u << 6, // UC
+  UpstreamOverflow = 1u << 7,              // UO
+  NoRouteFound = 1u << 8,                  // NR
+  DownstreamConnectionTermination = 1u << 9,  // DC
+  StreamIdleTimeout = 1u << 10,            // SI
+  DownstreamProtocolError = 1u << 11,      // DPE
+  UpstreamProtocolError = 1u << 12,        // UPE
+  NoClusterFound = 1u << 13,               // NC
+  UpstreamRetryLimitExceeded = 1u << 14,   // URX
+  DurationTimeout = 1u << 15,              // DT
+};
+
+std::string responseFlagsString(uint32_t flags);
+
+struct StreamInfo {
+  using Clock = std::chrono::steady_clock;
+
+  Clock::time_point start = Clock::now();
+  std::chrono::system_clock::time_point start_wall = std::chrono::system_clock::now();
+  std::optional<Clock::time_point> first_upstream_byte;
+  std::optional<Clock::time_point> end;
+
+  http::Protocol protocol = http::Protocol::Http11;
+  int response_code = 0;  // 0: no response was sent
+  uint32_t response_flags = 0;
+  std::string response_code_details;
+  std::string route_name;
+  std::string cluster_name;
+  std::string upstream_host;  // "ip:port"
+  std::string downstream_remote_address;
+  uint64_t bytes_received = 0;  // request body bytes
+  uint64_t bytes_sent = 0;      // response body bytes
+
+  void setFlag(ResponseFlag f) { response_flags |= static_cast<uint32_t>(f); }
+  bool hasFlag(ResponseFlag f) const { return response_flags & static_cast<uint32_t>(f); }
+};
+
+}  // namespace remora::stream

@@ -1,0 +1,109 @@
+#include "proxy/tcp/tcp_proxy.h"
+
+namespace remora::tcp {
+
+using network::TcpConnection;
+
+TcpProxyConfig::TcpProxyConfig(config::TcpProxy c) : config(std::move(c)) {
+  for (const auto& wc : config.weighted_clusters) total_weight += wc.weight;
+}
+
+const std::string& TcpProxyConfig::pickCluster(uint64_t random_value) const {
+  if (config.weighted_clusters.empty()) return config.cluster;
+  uint64_t pick = random_value % total_weight;
+  for (const auto& wc : config.weighted_clusters) {
+    if (pick < wc.weight) return wc.name;
+    pick -= wc.weight;
+  }
+  return config.weighted_clusters.back().name;
+}
+
+TcpProxySession::TcpProxySession(filters::FilterContext& context,
+                                 std::shared_ptr<const TcpProxyConfig> config,
+                                 std::unique_ptr<TcpConnection> downstream)
+    : context_(context),
+      config_(std::move(config)),
+      downstream_(std::move(downstream)),
+      idle_timer_(context.resources.loop, [this] { closeBoth(); }) {
+  downstream_->setCallbacks(downstream_side_);
+  // Nothing is read from the client until there is somewhere to send it.
+  downstream_->setReadEnabled(false);
+  downstream_->startAccepted();
+  idle_timer_.arm(config_->config.idle_timeout);
+  cluster_ = context_.clusters.get(config_->pickCluster(context_.resources.random()));
+  connectUpstream();
+}
+
+TcpProxySession::~TcpProxySession() = default;
+
+void TcpProxySession::connectUpstream() {
+  std::shared_ptr<const upstream::Host> host = cluster_ ? cluster_->chooseHost() : nullptr;
+  if (!host || closed_) {
+    closeBoth();
+    return;
+  }
+  ++connect_attempts_;
+  upstream_ = std::make_unique<TcpConnection>(context_.resources.loop, context_.resources.read_buffer,
+                                              cluster_->info().config.per_connection_buffer_limit_bytes);
+  upstream_->setCallbacks(upstream_side_);
+  upstream_->connect(host->sockaddr, cluster_->info().config.connect_timeout);
+}
+
+void TcpProxySession::onUpstreamConnected() {
+  upstream_connected_ = true;
+  downstream_->setReadEnabled(true);
+}
+
+void TcpProxySession::onData(bool from_upstream, std::string_view data) {
+  idle_timer_.arm(config_->config.idle_timeout);
+  TcpConnection* to = from_upstream ? downstream_.get() : upstream_.get();
+  if (to) to->write(data);
+}
+
+void TcpProxySession::onEof(bool from_upstream) {
+  (from_upstream ? upstream_eof_ : downstream_eof_) = true;
+  TcpConnection* to = from_upstream ? downstream_.get() : upstream_.get();
+  if (to) to->shutdownWrite();
+  if (upstream_eof_ && downstream_eof_) closeBoth();
+}
+
+void TcpProxySession::onSideClosed(bool upstream, network::CloseReason reason) {
+  const bool connect_failed = reason == network::CloseReason::ConnectFailed ||
+                              reason == network::CloseReason::ConnectTimeout;
+  if (!closed_ && upstream && !upstream_connected_ && connect_failed &&
+      connect_attempts_ < config_->config.max_connect_attempts) {
+    context_.resources.deleter.defer(std::move(upstream_));
+    connectUpstream();
+    return;
+  }
+  closeBoth();
+  finishIfClosed();
+}
+
+void TcpProxySession::finishIfClosed() {
+  if (!downstream_->open() && (!upstream_ || !upstream_->open())) notifyClosed();
+}
+
+void TcpProxySession::onWatermark(bool upstream_side, bool above) {
+  // A full write queue on one side pauses reading on the other.
+  TcpConnection* reader = upstream_side ? downstream_.get() : upstream_.get();
+  if (reader && (upstream_side ? upstream_connected_ : true)) reader->setReadEnabled(!above);
+}
+
+void TcpProxySession::closeBoth() {
+  if (closed_) return;
+  closed_ = true;
+  idle_timer_.disarm();
+  if (upstream_) upstream_->close(TcpConnection::CloseMode::FlushWrite);
+  downstream_->close(TcpConnection::CloseMode::FlushWrite);
+  finishIfClosed();
+}
+
+void TcpProxySession::closeNow() {
+  if (upstream_) upstream_->close(TcpConnection::CloseMode::Abort);
+  downstream_->close(TcpConnection::CloseMode::Abort);
+  closed_ = true;
+  notifyClosed();
+}
+
+}  // namespace remora::tcp

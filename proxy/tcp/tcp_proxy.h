@@ -1,0 +1,74 @@
+// envoy.filters.network.tcp_proxy: one session per downstream connection, bytes
+// relayed both ways with backpressure, half-close passed through, idle timeout.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "config/bootstrap.h"
+#include "filters/filter_registry.h"
+#include "proxy/common/timer.h"
+#include "proxy/network/downstream_connection.h"
+#include "proxy/network/tcp_connection.h"
+#include "proxy/upstream/cluster_manager.h"
+
+namespace remora::tcp {
+
+struct TcpProxyConfig {
+  explicit TcpProxyConfig(config::TcpProxy c);
+  // Deterministic weighted pick, as for HTTP routes.
+  const std::string& pickCluster(uint64_t random_value) const;
+
+  config::TcpProxy config;
+  uint64_t total_weight = 0;
+};
+
+class TcpProxySession : public network::DownstreamConnection {
+ public:
+  TcpProxySession(filters::FilterContext& context, std::shared_ptr<const TcpProxyConfig> config,
+                  std::unique_ptr<network::TcpConnection> downstream);
+  ~TcpProxySession() override;
+
+  void startDrain() override {}  // a TCP stream has no boundary to stop at
+  void closeNow() override;
+
+ private:
+  // Relays one direction; `from` feeds `to`.
+  struct Side : network::ConnectionCallbacks {
+    Side(TcpProxySession& s, bool is_upstream) : session(s), upstream(is_upstream) {}
+    void onConnected() override { session.onUpstreamConnected(); }
+    void onData(std::string_view data) override { session.onData(upstream, data); }
+    void onEof() override { session.onEof(upstream); }
+    void onClosed(network::CloseReason reason) override { session.onSideClosed(upstream, reason); }
+    void onAboveHighWatermark() override { session.onWatermark(upstream, true); }
+    void onBelowLowWatermark() override { session.onWatermark(upstream, false); }
+    TcpProxySession& session;
+    bool upstream;
+  };
+
+  void connectUpstream();
+  void onUpstreamConnected();
+  void onData(bool from_upstream, std::string_view data);
+  void onEof(bool from_upstream);
+  void onSideClosed(bool upstream, network::CloseReason reason);
+  void onWatermark(bool upstream_side, bool above);
+  void closeBoth();
+  // Tells the listener once both connections have finished closing.
+  void finishIfClosed();
+
+  filters::FilterContext& context_;
+  std::shared_ptr<const TcpProxyConfig> config_;
+  std::unique_ptr<network::TcpConnection> downstream_;
+  std::unique_ptr<network::TcpConnection> upstream_;
+  Side downstream_side_{*this, false};
+  Side upstream_side_{*this, true};
+  upstream::ThreadLocalCluster* cluster_ = nullptr;
+  uint32_t connect_attempts_ = 0;
+  bool upstream_connected_ = false;
+  bool downstream_eof_ = false;
+  bool upstream_eof_ = false;
+  bool closed_ = false;
+  Timer idle_timer_;
+};
+
+}  // namespace remora::tcp

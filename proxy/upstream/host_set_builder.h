@@ -1,0 +1,54 @@
+// Building host sets on the main thread: from static IP endpoints, and by
+// periodic DNS resolution (STRICT_DNS: every address of every endpoint;
+// LOGICAL_DNS: the first address only) on libuv's thread pool, off the workers.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proxy/common/timer.h"
+#include "proxy/upstream/host.h"
+
+namespace remora::upstream {
+
+std::shared_ptr<const HostSet> staticHostSet(const config::Cluster& cluster);
+
+class DnsRefresher {
+ public:
+  // `on_update` runs on the main loop after every resolution round whose result
+  // differs from the last one; `on_round` after every round (for initialisation).
+  DnsRefresher(uv_loop_t* loop, std::shared_ptr<const ClusterInfo> cluster,
+               std::function<void(std::shared_ptr<const HostSet>)> on_update,
+               std::function<void(bool success)> on_round);
+  ~DnsRefresher();
+
+  void start();
+  uint64_t attempts() const { return attempts_; }
+  uint64_t successes() const { return successes_; }
+  uint64_t failures() const { return failures_; }
+
+ private:
+  struct Lookup;
+  static void onResolved(uv_getaddrinfo_t* req, int status, addrinfo* result);
+  void resolveAll();
+  void finishRound();
+
+  uv_loop_t* loop_;
+  std::shared_ptr<const ClusterInfo> cluster_;
+  std::function<void(std::shared_ptr<const HostSet>)> on_update_;
+  std::function<void(bool)> on_round_;
+  std::vector<Lookup*> in_flight_;
+  std::vector<std::shared_ptr<const Host>> round_hosts_;
+  bool round_failed_ = false;
+  std::vector<std::string> last_addresses_;
+  uint64_t attempts_ = 0;
+  uint64_t successes_ = 0;
+  uint64_t failures_ = 0;
+  Timer refresh_timer_;
+};
+
+}  // namespace remora::upstream
