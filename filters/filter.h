@@ -62,7 +62,9 @@ class StreamFilter {
   virtual FilterStatus onRequestData(std::string_view data, bool end_stream) {
     return FilterStatus::Continue;
   }
-  virtual FilterStatus onRequestTrailers(http::HeaderMap& trailers) { return FilterStatus::Continue; }
+  virtual FilterStatus onRequestTrailers(http::HeaderMap& trailers) {
+    return FilterStatus::Continue;
+  }
   virtual FilterStatus onResponseHeaders(http::ResponseHead& head, bool end_stream) {
     return FilterStatus::Continue;
   }

@@ -24,8 +24,9 @@ const HttpFilterFactory* findHttpFilterFactory(std::string_view name) {
   return nullptr;
 }
 
-std::vector<FilterFactoryCb> buildHttpFilterChain(const std::vector<config::HttpFilterEntry>& entries,
-                                                  const config::ConfigNode& http_filters_node) {
+std::vector<FilterFactoryCb> buildHttpFilterChain(
+    const std::vector<config::HttpFilterEntry>& entries,
+    const config::ConfigNode& http_filters_node) {
   std::vector<FilterFactoryCb> chain;
   for (size_t i = 0; i < entries.size(); ++i) {
     const config::HttpFilterEntry& entry = entries[i];
@@ -33,9 +34,9 @@ std::vector<FilterFactoryCb> buildHttpFilterChain(const std::vector<config::Http
     if (!factory) entry.source.fail("unknown HTTP filter '" + entry.name + "'");
     if (!entry.type_url.empty() &&
         entry.type_url != "type.googleapis.com/" + std::string(factory->typeUrl())) {
-      entry.typed_config.fail("@type '" + entry.type_url + "' does not match filter '" + entry.name +
-                              "' (expected type.googleapis.com/" + std::string(factory->typeUrl()) +
-                              ")");
+      entry.typed_config.fail("@type '" + entry.type_url + "' does not match filter '" +
+                              entry.name + "' (expected type.googleapis.com/" +
+                              std::string(factory->typeUrl()) + ")");
     }
     if (factory->terminal() && i + 1 != entries.size()) {
       entry.source.fail("terminal filter '" + entry.name + "' must be the last in the chain");

@@ -43,7 +43,8 @@ const HttpFilterFactory* findHttpFilterFactory(std::string_view name);
 
 // Validates and builds an HTTP connection manager's chain: every filter known, its
 // @type matching, its typed_config valid, exactly one terminal filter, last.
-std::vector<FilterFactoryCb> buildHttpFilterChain(const std::vector<config::HttpFilterEntry>& entries,
-                                                  const config::ConfigNode& http_filters_node);
+std::vector<FilterFactoryCb> buildHttpFilterChain(
+    const std::vector<config::HttpFilterEntry>& entries,
+    const config::ConfigNode& http_filters_node);
 
 }  // namespace remora::filters

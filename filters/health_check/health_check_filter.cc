@@ -4,7 +4,8 @@
 
 namespace remora::filters::health_check {
 
-FilterFactoryCb HealthCheckFactory::createFilterFactory(const config::ConfigNode& typed_config) const {
+FilterFactoryCb HealthCheckFactory::createFilterFactory(
+    const config::ConfigNode& typed_config) const {
   if (!typed_config.valid()) typed_config.fail("missing typed_config for health_check filter");
   typed_config.expectFields({"@type", "pass_through_mode", "headers"});
   auto cfg = std::make_shared<HealthCheckConfig>();

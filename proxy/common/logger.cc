@@ -12,13 +12,20 @@ std::atomic<Level> g_level{Level::Info};
 
 const char* levelName(Level l) {
   switch (l) {
-    case Level::Trace: return "trace";
-    case Level::Debug: return "debug";
-    case Level::Info: return "info";
-    case Level::Warn: return "warning";
-    case Level::Error: return "error";
-    case Level::Critical: return "critical";
-    case Level::Off: return "off";
+    case Level::Trace:
+      return "trace";
+    case Level::Debug:
+      return "debug";
+    case Level::Info:
+      return "info";
+    case Level::Warn:
+      return "warning";
+    case Level::Error:
+      return "error";
+    case Level::Critical:
+      return "critical";
+    case Level::Off:
+      return "off";
   }
   return "info";
 }
@@ -35,7 +42,9 @@ std::optional<Level> parseLevel(std::string_view name) {
 
 void setLevel(Level level) { g_level.store(level, std::memory_order_relaxed); }
 
-bool enabled(Level level) { return level >= g_level.load(std::memory_order_relaxed) && level != Level::Off; }
+bool enabled(Level level) {
+  return level >= g_level.load(std::memory_order_relaxed) && level != Level::Off;
+}
 
 void write(Level level, std::string_view message) {
   const auto now = std::chrono::system_clock::now();

@@ -17,9 +17,9 @@ void write(Level level, std::string_view message);
 
 }  // namespace remora::log
 
-#define REMORA_LOG(level, msg)                                               \
-  do {                                                                       \
-    if (::remora::log::enabled(::remora::log::Level::level)) {               \
-      ::remora::log::write(::remora::log::Level::level, (msg));              \
-    }                                                                        \
+#define REMORA_LOG(level, msg)                                  \
+  do {                                                          \
+    if (::remora::log::enabled(::remora::log::Level::level)) {  \
+      ::remora::log::write(::remora::log::Level::level, (msg)); \
+    }                                                           \
   } while (0)

@@ -78,7 +78,7 @@ void ActiveStream::decodeHeaders(RequestHead&& head, bool end_stream) {
   connection_.onRequestHeadersComplete();
   touch();
   request_timer_.arm(end_stream ? std::chrono::milliseconds(0)
-                                 : connection_.config().config.request_timeout);
+                                : connection_.config().config.request_timeout);
   headers_end_stream_ = end_stream;
   prepareRequest();
   if (response_started_ || finished_) return;
@@ -125,7 +125,8 @@ void ActiveStream::runRequestHeaders(size_t from) {
   for (size_t i = from; i < filters_.size(); ++i) {
     running_filter_ = i;
     in_phase_ = true;
-    const filters::FilterStatus status = filters_[i]->onRequestHeaders(request_, headers_end_stream_);
+    const filters::FilterStatus status =
+        filters_[i]->onRequestHeaders(request_, headers_end_stream_);
     in_phase_ = false;
     if (finished_ || response_started_) return;
     if (status == filters::FilterStatus::Stop) {
@@ -178,7 +179,8 @@ void ActiveStream::runRequestTrailers(size_t from) {
   for (size_t i = from; i <= limit && i < filters_.size(); ++i) {
     running_filter_ = i;
     in_phase_ = true;
-    const filters::FilterStatus status = filters_[i]->onRequestTrailers(*buffered_request_trailers_);
+    const filters::FilterStatus status =
+        filters_[i]->onRequestTrailers(*buffered_request_trailers_);
     in_phase_ = false;
     if (finished_ || response_started_) return;
     if (status == filters::FilterStatus::Stop) return;
@@ -281,9 +283,9 @@ void ActiveStream::finalizeResponseHeaders(ResponseHead& head) {
   info_.response_code = head.status;
   const bool switching = head.status == 101;
   removeHopByHopHeaders(head.headers, switching);
-  if (switching) head.headers.set("upgrade", request_.headers.get("upgrade")
-                                                 ? *request_.headers.get("upgrade")
-                                                 : std::string());
+  if (switching)
+    head.headers.set("upgrade", request_.headers.get("upgrade") ? *request_.headers.get("upgrade")
+                                                                : std::string());
   head.headers.set("server", connection_.config().config.server_name);
   if (!switching && (connection_.closeAfterResponse() || connection_.draining())) {
     connection_.requireCloseAfterResponse();
@@ -293,7 +295,9 @@ void ActiveStream::finalizeResponseHeaders(ResponseHead& head) {
   }
 }
 
-void ActiveStream::encodeData(std::string_view data, bool end_stream) { encodeDataFrom(data, end_stream); }
+void ActiveStream::encodeData(std::string_view data, bool end_stream) {
+  encodeDataFrom(data, end_stream);
+}
 
 void ActiveStream::encodeDataFrom(std::string_view data, bool end_stream) {
   if (finished_) return;
@@ -428,8 +432,8 @@ ConnectionManager::ConnectionManager(filters::FilterContext& context,
 }
 
 ConnectionManager::~ConnectionManager() {
-  stream_.reset();
-  connection_.reset();
+  setOnClosed(nullptr);
+  if (!closed_) connection_->close(network::TcpConnection::CloseMode::Abort);
 }
 
 bool ConnectionManager::draining() const {
@@ -441,7 +445,8 @@ void ConnectionManager::armIdleTimer() { idle_timer_.arm(config_->config.idle_ti
 void ConnectionManager::onData(std::string_view data) {
   if (closed_) return;
   if (!stream_ || !stream_headers_received_) {
-    idle_timer_.disarm();
+    // The idle timer keeps running until a request starts: a trickle of bytes
+    // that never forms a request head does not keep the connection open.
     if (!request_headers_timer_.armed()) {
       request_headers_timer_.arm(config_->config.request_headers_timeout);
     }

@@ -86,7 +86,8 @@ std::string applyForwardingHeaders(RequestHead& request, std::string_view remote
   std::string trusted_client(remote_ip);
   if (options.use_remote_address) {
     if (options.xff_num_trusted_hops > 0) {
-      const std::vector<std::string_view> hops = splitList(request.headers.getJoined("x-forwarded-for"));
+      const std::string xff = request.headers.getJoined("x-forwarded-for");
+      const std::vector<std::string_view> hops = splitList(xff);
       if (hops.size() >= options.xff_num_trusted_hops) {
         trusted_client = std::string(hops[hops.size() - options.xff_num_trusted_hops]);
       }

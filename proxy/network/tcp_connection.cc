@@ -138,8 +138,8 @@ void TcpConnection::flush() {
   io_->inflight.swap(pending_);
   uv_buf_t buf = uv_buf_init(io_->inflight.data(), io_->inflight.size());
   io_->write_req.data = io_;
-  const int rc = uv_write(&io_->write_req, reinterpret_cast<uv_stream_t*>(&io_->tcp), &buf, 1,
-                          &onWriteDone);
+  const int rc =
+      uv_write(&io_->write_req, reinterpret_cast<uv_stream_t*>(&io_->tcp), &buf, 1, &onWriteDone);
   if (rc != 0) closeNow(CloseReason::RemoteReset);
 }
 

@@ -15,7 +15,8 @@ class AdminServer::Connection : public network::ConnectionCallbacks,
       : server_(server),
         connection_(std::move(connection)),
         resume_timer_(server.resources_.loop, [this] {
-          if (!codec_->resume().ok) connection_->close(network::TcpConnection::CloseMode::FlushWrite);
+          if (!codec_->resume().ok)
+            connection_->close(network::TcpConnection::CloseMode::FlushWrite);
         }) {
     http::ServerCodecLimits limits;
     limits.accept_http_10 = true;

@@ -25,9 +25,10 @@ ServerConfig::ServerConfig(config::Bootstrap b) : bootstrap(std::move(b)) {
 }
 
 ServerConfig loadServerConfig(const Options& options) {
-  config::Bootstrap bootstrap = options.config_path.empty()
-                                    ? config::loadBootstrapString(options.config_yaml, "<config-yaml>")
-                                    : config::loadBootstrapFile(options.config_path);
+  config::Bootstrap bootstrap =
+      options.config_path.empty()
+          ? config::loadBootstrapString(options.config_yaml, "<config-yaml>")
+          : config::loadBootstrapFile(options.config_path);
   return ServerConfig(std::move(bootstrap));
 }
 
@@ -43,8 +44,7 @@ int bindReusePort(const sockaddr_storage& address, std::string& error) {
   const int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-  const socklen_t len =
-      address.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+  const socklen_t len = address.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
   if (bind(fd, reinterpret_cast<const sockaddr*>(&address), len) != 0) {
     error = std::strerror(errno);
     ::close(fd);
@@ -64,9 +64,15 @@ std::string jsonEscape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -215,7 +221,8 @@ void Server::checkDrained() {
   size_t open = 0;
   for (const auto& w : workers_) open += w->activeConnections();
   if (open == 0 || std::chrono::steady_clock::now() >= drain_deadline_) {
-    if (open > 0) REMORA_LOG(Warn, "drain time over: closing " + std::to_string(open) + " connections");
+    if (open > 0)
+      REMORA_LOG(Warn, "drain time over: closing " + std::to_string(open) + " connections");
     shutdown();
     return;
   }
@@ -237,9 +244,12 @@ void Server::shutdown() {
 
 std::string Server::stateName() const {
   switch (lifecycle_) {
-    case State::Initializing: return "INITIALIZING";
-    case State::Live: return "LIVE";
-    case State::Draining: return "DRAINING";
+    case State::Initializing:
+      return "INITIALIZING";
+    case State::Live:
+      return "LIVE";
+    case State::Draining:
+      return "DRAINING";
   }
   return "LIVE";
 }
@@ -263,8 +273,8 @@ int Server::run() {
   startWorkers();
   lifecycle_ = State::Live;
   for (const BoundListener& b : bound_) {
-    REMORA_LOG(Info, "listener '" + b.config->config.name + "' on " + b.config->config.address.address +
-                         ":" + std::to_string(b.port));
+    REMORA_LOG(Info, "listener '" + b.config->config.name + "' on " +
+                         b.config->config.address.address + ":" + std::to_string(b.port));
   }
   REMORA_LOG(Info, "starting main dispatch loop with " + std::to_string(options_.concurrency) +
                        " worker(s)");
@@ -334,13 +344,13 @@ AdminResponse Server::handleAdmin(const http::RequestHead& request) {
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::steady_clock::now() - start_time_)
                             .count();
-    std::string body = "{\"version\":\"" + std::string(kVersion) + "\",\"state\":\"" + stateName() +
-                       "\",\"uptime_current_epoch\":\"" + std::to_string(uptime) +
-                       "s\",\"command_line_options\":{\"concurrency\":" +
-                       std::to_string(options_.concurrency) + ",\"config_path\":\"" +
-                       jsonEscape(options_.config_path) + "\",\"drain_time\":\"" +
-                       std::to_string(options_.drain_time_s) + "s\",\"mode\":\"" +
-                       (options_.mode == Options::Mode::Serve ? "Serve" : "Validate") + "\"}}\n";
+    std::string body =
+        "{\"version\":\"" + std::string(kVersion) + "\",\"state\":\"" + stateName() +
+        "\",\"uptime_current_epoch\":\"" + std::to_string(uptime) +
+        "s\",\"command_line_options\":{\"concurrency\":" + std::to_string(options_.concurrency) +
+        ",\"config_path\":\"" + jsonEscape(options_.config_path) + "\",\"drain_time\":\"" +
+        std::to_string(options_.drain_time_s) + "s\",\"mode\":\"" +
+        (options_.mode == Options::Mode::Serve ? "Serve" : "Validate") + "\"}}\n";
     return {200, "application/json", body};
   }
   std::string help =

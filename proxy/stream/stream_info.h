@@ -14,22 +14,22 @@ namespace remora::stream {
 // Envoy's response flags, as a bit set; shortString() gives Envoy's spelling.
 enum class ResponseFlag : uint32_t {
   None = 0,
-  FailedLocalHealthCheck = 1u << 0,        // LH
-  NoHealthyUpstream = 1u << 1,             // UH
-  UpstreamRequestTimeout = 1u << 2,        // UT
-  LocalReset = 1u << 3,                    // LR
-  UpstreamRemoteReset = 1u << 4,           // UR
-  UpstreamConnectionFailure = 1u << 5,     // UF
-  UpstreamConnectionTermination = 1u << 6, // UC
-  UpstreamOverflow = 1u << 7,              // UO
-  NoRouteFound = 1u << 8,                  // NR
+  FailedLocalHealthCheck = 1u << 0,           // LH
+  NoHealthyUpstream = 1u << 1,                // UH
+  UpstreamRequestTimeout = 1u << 2,           // UT
+  LocalReset = 1u << 3,                       // LR
+  UpstreamRemoteReset = 1u << 4,              // UR
+  UpstreamConnectionFailure = 1u << 5,        // UF
+  UpstreamConnectionTermination = 1u << 6,    // UC
+  UpstreamOverflow = 1u << 7,                 // UO
+  NoRouteFound = 1u << 8,                     // NR
   DownstreamConnectionTermination = 1u << 9,  // DC
-  StreamIdleTimeout = 1u << 10,            // SI
-  DownstreamProtocolError = 1u << 11,      // DPE
-  UpstreamProtocolError = 1u << 12,        // UPE
-  NoClusterFound = 1u << 13,               // NC
-  UpstreamRetryLimitExceeded = 1u << 14,   // URX
-  DurationTimeout = 1u << 15,              // DT
+  StreamIdleTimeout = 1u << 10,               // SI
+  DownstreamProtocolError = 1u << 11,         // DPE
+  UpstreamProtocolError = 1u << 12,           // UPE
+  NoClusterFound = 1u << 13,                  // NC
+  UpstreamRetryLimitExceeded = 1u << 14,      // URX
+  DurationTimeout = 1u << 15,                 // DT
 };
 
 std::string responseFlagsString(uint32_t flags);

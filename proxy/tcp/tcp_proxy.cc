@@ -43,8 +43,9 @@ void TcpProxySession::connectUpstream() {
     return;
   }
   ++connect_attempts_;
-  upstream_ = std::make_unique<TcpConnection>(context_.resources.loop, context_.resources.read_buffer,
-                                              cluster_->info().config.per_connection_buffer_limit_bytes);
+  upstream_ =
+      std::make_unique<TcpConnection>(context_.resources.loop, context_.resources.read_buffer,
+                                      cluster_->info().config.per_connection_buffer_limit_bytes);
   upstream_->setCallbacks(upstream_side_);
   upstream_->connect(host->sockaddr, cluster_->info().config.connect_timeout);
 }

@@ -54,7 +54,8 @@ ConnPool& ThreadLocalCluster::poolFor(const std::shared_ptr<const Host>& host) {
 void ClusterManager::addCluster(std::shared_ptr<const ClusterInfo> info,
                                 std::shared_ptr<const HostSet> hosts) {
   const std::string name = info->name();
-  clusters_[name] = std::make_unique<ThreadLocalCluster>(resources_, std::move(info), std::move(hosts));
+  clusters_[name] =
+      std::make_unique<ThreadLocalCluster>(resources_, std::move(info), std::move(hosts));
 }
 
 void ClusterManager::updateHosts(const std::string& cluster, std::shared_ptr<const HostSet> hosts) {

@@ -57,9 +57,15 @@ void DnsRefresher::resolveAll() {
   hints.ai_socktype = SOCK_STREAM;
   using Family = config::Cluster::DnsLookupFamily;
   switch (cluster_->config.dns_lookup_family) {
-    case Family::V4Only: hints.ai_family = AF_INET; break;
-    case Family::V6Only: hints.ai_family = AF_INET6; break;
-    default: hints.ai_family = AF_UNSPEC; break;
+    case Family::V4Only:
+      hints.ai_family = AF_INET;
+      break;
+    case Family::V6Only:
+      hints.ai_family = AF_INET6;
+      break;
+    default:
+      hints.ai_family = AF_UNSPEC;
+      break;
   }
   for (const config::LbEndpoint& e : cluster_->config.endpoints) {
     auto* lookup = new Lookup{{}, this, &e};
@@ -118,8 +124,9 @@ void DnsRefresher::onResolved(uv_getaddrinfo_t* req, int status, addrinfo* resul
         reinterpret_cast<sockaddr_in6*>(&host->sockaddr)->sin6_port = port;
       }
       host->address = network::formatAddress(reinterpret_cast<const sockaddr*>(&host->sockaddr));
-      const bool duplicate = std::any_of(self->round_hosts_.begin(), self->round_hosts_.end(),
-                                         [&](const auto& h) { return h->address == host->address; });
+      const bool duplicate =
+          std::any_of(self->round_hosts_.begin(), self->round_hosts_.end(),
+                      [&](const auto& h) { return h->address == host->address; });
       if (!duplicate) self->round_hosts_.push_back(std::move(host));
       if (logical) break;
     }

@@ -52,9 +52,9 @@ HeaderBlockScanner::Status HeaderBlockScanner::scan(std::string_view data) {
       }
     }
     const void* lf = std::memchr(data.data() + i, '\n', data.size() - i);
-    const size_t end =
-        lf != nullptr ? static_cast<size_t>(static_cast<const char*>(lf) - data.data())
-                      : data.size();
+    const size_t end = lf != nullptr
+                           ? static_cast<size_t>(static_cast<const char*>(lf) - data.data())
+                           : data.size();
     const std::string_view segment = data.substr(i, end - i);
     if (kind_ == Kind::RequestHead && lines_ == 0 && !checkRequestLineBytes(segment)) {
       return fail(400, details::kCodecError);

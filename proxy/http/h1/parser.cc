@@ -39,9 +39,8 @@ TransferCoding classifyTransferEncoding(std::string_view joined) {
 
 bool hasToken(std::string_view list, std::string_view token) {
   bool found = false;
-  forEachListElement(list, [&](std::string_view element) {
-    found = found || equalsIgnoreCase(element, token);
-  });
+  forEachListElement(
+      list, [&](std::string_view element) { found = found || equalsIgnoreCase(element, token); });
   return found;
 }
 

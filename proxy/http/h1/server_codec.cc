@@ -63,7 +63,8 @@ DispatchResult ServerConnection::dispatch(std::string_view data) {
   }
   if (paused_) {
     pending_.append(data);
-    return DispatchResult::success();
+    // Once the response is complete, new bytes need no separate resume().
+    return stream_active_ ? DispatchResult::success() : resume();
   }
   size_t consumed = 0;
   DispatchResult result = parse(data, consumed);
@@ -315,8 +316,7 @@ void ServerConnection::writeFinalHead(const ResponseHead& head, bool end_stream)
     close_after_response_ = true;
   }
 
-  const bool codec_sets_connection =
-      close_after_response_ || request_protocol_ == Protocol::Http10;
+  const bool codec_sets_connection = close_after_response_ || request_protocol_ == Protocol::Http10;
   for (const HeaderEntry& field : head.headers) {
     if (field.name == "transfer-encoding") continue;
     if (field.name == "content-length" && status == 204) continue;

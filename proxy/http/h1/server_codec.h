@@ -2,8 +2,9 @@
 // (strict mode plus the checks llhttp leaves out) and encodes their responses.
 //
 // One request is handled at a time. Bytes that arrive after a complete request are kept
-// until its response has been encoded and resume() is called; if the response was
-// already complete when the request ended, parsing simply goes on.
+// until its response has been encoded; then resume() (or the next dispatch()) parses
+// them. If the response was already complete when the request ended, parsing simply
+// goes on within the same dispatch().
 //
 // Connection reuse: closeAfterResponse() turns true when the connection must be closed
 // once the current response is written: a "connection: close" or HTTP/1.0 request
@@ -33,6 +34,7 @@ class ServerConnection final : public ServerCodec, public ResponseEncoder, priva
   DispatchResult resume() override;
   bool streamActive() const override { return stream_active_; }
   bool upgraded() const override { return upgraded_; }
+  bool closeAfterResponse() const override { return close_after_response_; }
   void onEof() override;
 
   // ResponseEncoder. A 1xx head other than 101 is interim: it is written and the
@@ -41,8 +43,6 @@ class ServerConnection final : public ServerCodec, public ResponseEncoder, priva
   void encodeHeaders(const ResponseHead& head, bool end_stream) override;
   void encodeData(std::string_view data, bool end_stream) override;
   void encodeTrailers(const HeaderMap& trailers) override;
-
-  bool closeAfterResponse() const { return close_after_response_; }
 
  private:
   // ParserCallbacks
