@@ -57,7 +57,12 @@ struct RouteMatch {
 
 // config.core.v3.HeaderValueOption
 struct HeaderValueOption {
-  enum class AppendAction { AppendIfExistsOrAdd, AddIfAbsent, OverwriteIfExistsOrAdd, OverwriteIfExists };
+  enum class AppendAction {
+    AppendIfExistsOrAdd,
+    AddIfAbsent,
+    OverwriteIfExistsOrAdd,
+    OverwriteIfExists
+  };
   std::string key;
   std::string value;
   AppendAction append_action = AppendAction::AppendIfExistsOrAdd;
@@ -83,9 +88,9 @@ struct RegexRewrite {
 };
 
 struct RouteAction {
-  std::string cluster;                    // set, or weighted_clusters non-empty
+  std::string cluster;  // set, or weighted_clusters non-empty
   std::vector<WeightedCluster> weighted_clusters;
-  std::string runtime_key_prefix;         // weighted_clusters.runtime_key_prefix
+  std::string runtime_key_prefix;  // weighted_clusters.runtime_key_prefix
   std::string prefix_rewrite;
   std::optional<RegexRewrite> regex_rewrite;
   std::string host_rewrite_literal;
@@ -105,7 +110,8 @@ struct RedirectAction {
   uint32_t port_redirect = 0;
   std::string path_redirect;
   std::string prefix_rewrite;
-  uint32_t response_code = 301;  // MOVED_PERMANENTLY, FOUND, SEE_OTHER, TEMPORARY_REDIRECT, PERMANENT_REDIRECT
+  uint32_t response_code =
+      301;  // MOVED_PERMANENTLY, FOUND, SEE_OTHER, TEMPORARY_REDIRECT, PERMANENT_REDIRECT
   bool strip_query = false;
 };
 
@@ -143,6 +149,16 @@ struct HttpFilterEntry {
   ConfigNode source;
 };
 
+// config.accesslog.v3.AccessLog: the logger's name, its typed_config and its filter,
+// parsed by telemetry/access_log (the loader keeps the nodes for it).
+struct AccessLogEntry {
+  std::string name;
+  std::string type_url;
+  ConfigNode typed_config;
+  ConfigNode filter;  // null when absent
+  ConfigNode source;
+};
+
 // envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
 struct HttpConnectionManager {
   enum class CodecType { Auto, Http1, Http2 };
@@ -168,6 +184,7 @@ struct HttpConnectionManager {
   Duration request_timeout{0};
   Duration drain_timeout = std::chrono::seconds(5);
   std::string server_name = "envoy";
+  std::vector<AccessLogEntry> access_log;
   ConfigNode source;  // the typed_config, for errors found while building filters
 };
 
@@ -178,6 +195,7 @@ struct TcpProxy {
   std::vector<WeightedCluster> weighted_clusters;
   Duration idle_timeout = std::chrono::hours(1);  // 0 disables
   uint32_t max_connect_attempts = 1;
+  std::vector<AccessLogEntry> access_log;
 };
 
 struct FilterChain {
@@ -191,6 +209,9 @@ struct Listener {
   SocketAddress address;
   std::vector<FilterChain> filter_chains;
   uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;
+  // POST /drain_listeners?inboundonly drains only INBOUND listeners.
+  enum class TrafficDirection { Unspecified, Inbound, Outbound };
+  TrafficDirection traffic_direction = TrafficDirection::Unspecified;
   ConfigNode source;
 };
 
@@ -219,7 +240,24 @@ struct Admin {
   std::optional<SocketAddress> address;
 };
 
+// stats_config.histogram_bucket_settings[]: the first whose match accepts a
+// histogram's Envoy name sets its bucket bounds.
+struct HistogramBucketSetting {
+  StringMatcher match;
+  std::vector<double> buckets;
+};
+
+// layered_runtime: static_layer values, and whether an admin_layer takes
+// POST /runtime_modify overrides.
+struct Runtime {
+  std::vector<std::pair<std::string, std::string>> static_values;  // flattened "a.b.c" keys
+  bool has_admin_layer = false;
+};
+
 struct Bootstrap {
+  ConfigNode root;  // the whole document, for /config_dump
+  std::vector<HistogramBucketSetting> histogram_bucket_settings;
+  Runtime runtime;
   std::string node_id;
   std::string node_cluster;
   std::vector<Listener> listeners;

@@ -68,11 +68,75 @@ void parseListeners(const ConfigNode& list, const ParseContext& ctx, Bootstrap& 
   }
 }
 
+std::vector<HistogramBucketSetting> parseStatsConfig(const ConfigNode& node,
+                                                     const ParseContext& ctx) {
+  checkFields(node, ctx, {"histogram_bucket_settings"},
+              {"stats_tags", "use_all_default_tags", "stats_matcher"});
+  std::vector<HistogramBucketSetting> settings;
+  const std::optional<ConfigNode> list = node.field("histogram_bucket_settings");
+  if (!list) return settings;
+  for (const ConfigNode& element : list->elements()) {
+    checkFields(element, ctx, {"match", "buckets"});
+    HistogramBucketSetting setting;
+    setting.match = detail::parseStringMatcher(element.required("match"), ctx);
+    const ConfigNode buckets = element.required("buckets");
+    for (const ConfigNode& b : buckets.elements()) {
+      const double bound = b.asDouble();
+      if (!(bound > 0)) b.fail("bucket bounds must be greater than 0");
+      if (!setting.buckets.empty() && bound <= setting.buckets.back()) {
+        b.fail("bucket bounds must be strictly increasing");
+      }
+      setting.buckets.push_back(bound);
+    }
+    if (setting.buckets.empty()) buckets.fail("at least one bucket is required");
+    settings.push_back(std::move(setting));
+  }
+  return settings;
+}
+
+void flattenRuntime(const ConfigNode& node, const std::string& prefix, Runtime& runtime) {
+  if (node.isMap()) {
+    for (auto it = node.yaml().begin(); it != node.yaml().end(); ++it) {
+      const std::string key = it->first.as<std::string>();
+      const std::string path = prefix.empty() ? key : prefix + "." + key;
+      if (const std::optional<ConfigNode> child = node.field(key))
+        flattenRuntime(*child, path, runtime);
+    }
+    return;
+  }
+  if (!node.isScalar()) node.fail("runtime values must be scalars or mappings");
+  runtime.static_values.emplace_back(prefix, node.asString());
+}
+
+Runtime parseLayeredRuntime(const ConfigNode& node, const ParseContext& ctx) {
+  checkFields(node, ctx, {"layers"});
+  Runtime runtime;
+  const std::optional<ConfigNode> layers = node.field("layers");
+  if (!layers) return runtime;
+  for (const ConfigNode& layer : layers->elements()) {
+    checkFields(layer, ctx, {"name", "static_layer", "admin_layer"}, {"disk_layer", "rtds_layer"});
+    layer.required("name");
+    const std::string_view kind = layer.oneOf({"static_layer", "admin_layer"});
+    if (kind == "admin_layer") {
+      runtime.has_admin_layer = true;
+    } else {
+      flattenRuntime(layer.required("static_layer"), "", runtime);
+    }
+  }
+  return runtime;
+}
+
 Bootstrap parseBootstrap(const ConfigNode& root, ParseContext& ctx) {
   if (!root.valid()) root.fail("the configuration is empty");
-  checkFields(root, ctx, {"node", "static_resources", "admin"},
-              {"stats_config", "layered_runtime"});
+  checkFields(root, ctx, {"node", "static_resources", "admin", "stats_config", "layered_runtime"});
   Bootstrap bootstrap;
+  bootstrap.root = root;
+  if (std::optional<ConfigNode> stats = root.field("stats_config")) {
+    bootstrap.histogram_bucket_settings = parseStatsConfig(*stats, ctx);
+  }
+  if (std::optional<ConfigNode> runtime = root.field("layered_runtime")) {
+    bootstrap.runtime = parseLayeredRuntime(*runtime, ctx);
+  }
   if (std::optional<ConfigNode> node = root.field("node")) {
     checkFields(*node, ctx, {"id", "cluster"});
     bootstrap.node_id = node->stringOr("id", "");

@@ -34,15 +34,50 @@ void parseHttpFilters(const ConfigNode& node, const ParseContext& ctx,
   }
 }
 
+// config.accesslog.v3.AccessLog entries; telemetry/access_log parses typed_config and
+// filter when it builds the loggers.
+std::vector<AccessLogEntry> parseAccessLogs(const ConfigNode& node, const ParseContext& ctx) {
+  std::vector<AccessLogEntry> entries;
+  for (const ConfigNode& element : node.elements()) {
+    checkFields(element, ctx, {"name", "typed_config", "filter"});
+    AccessLogEntry entry;
+    const ConfigNode name = element.required("name");
+    entry.name = name.asString();
+    if (entry.name.empty()) name.fail("access log name must not be empty");
+    if (std::optional<ConfigNode> typed_config = element.field("typed_config")) {
+      entry.type_url = typed_config->required("@type").asString();
+      entry.typed_config = *typed_config;
+    }
+    if (std::optional<ConfigNode> filter = element.field("filter")) entry.filter = *filter;
+    entry.source = element;
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
 HttpConnectionManager parseHttpConnectionManager(const ConfigNode& node, const ParseContext& ctx) {
-  checkFields(
-      node, ctx,
-      {"@type", "stat_prefix", "codec_type", "route_config", "http_filters", "use_remote_address",
-       "xff_num_trusted_hops", "skip_xff_append", "generate_request_id",
-       "preserve_external_request_id", "upgrade_configs", "common_http_protocol_options",
-       "http_protocol_options", "max_request_headers_kb", "request_headers_timeout",
-       "stream_idle_timeout", "request_timeout", "drain_timeout", "server_name"},
-      {"access_log", "rds", "tracing"});
+  checkFields(node, ctx,
+              {"@type",
+               "stat_prefix",
+               "codec_type",
+               "route_config",
+               "http_filters",
+               "use_remote_address",
+               "xff_num_trusted_hops",
+               "skip_xff_append",
+               "generate_request_id",
+               "preserve_external_request_id",
+               "upgrade_configs",
+               "common_http_protocol_options",
+               "http_protocol_options",
+               "max_request_headers_kb",
+               "request_headers_timeout",
+               "stream_idle_timeout",
+               "request_timeout",
+               "drain_timeout",
+               "server_name",
+               "access_log"},
+              {"rds", "tracing"});
   HttpConnectionManager hcm;
   hcm.stat_prefix = node.required("stat_prefix").asString();
   if (std::optional<ConfigNode> codec = node.field("codec_type")) {
@@ -95,6 +130,9 @@ HttpConnectionManager parseHttpConnectionManager(const ConfigNode& node, const P
   hcm.request_timeout = node.durationOr("request_timeout", hcm.request_timeout);
   hcm.drain_timeout = node.durationOr("drain_timeout", hcm.drain_timeout);
   hcm.server_name = node.stringOr("server_name", hcm.server_name);
+  if (std::optional<ConfigNode> logs = node.field("access_log")) {
+    hcm.access_log = parseAccessLogs(*logs, ctx);
+  }
   hcm.source = node;
   return hcm;
 }
@@ -102,8 +140,7 @@ HttpConnectionManager parseHttpConnectionManager(const ConfigNode& node, const P
 TcpProxy parseTcpProxy(const ConfigNode& node, const ParseContext& ctx) {
   checkFields(node, ctx,
               {"@type", "stat_prefix", "cluster", "weighted_clusters", "idle_timeout",
-               "max_connect_attempts"},
-              {"access_log"});
+               "max_connect_attempts", "access_log"});
   TcpProxy proxy;
   proxy.stat_prefix = node.required("stat_prefix").asString();
   if (node.oneOf({"cluster", "weighted_clusters"}) == "cluster") {
@@ -128,6 +165,9 @@ TcpProxy parseTcpProxy(const ConfigNode& node, const ParseContext& ctx) {
   if (std::optional<ConfigNode> attempts = node.field("max_connect_attempts")) {
     proxy.max_connect_attempts = attempts->asUint32();
     if (proxy.max_connect_attempts < 1) attempts->fail("max_connect_attempts must be at least 1");
+  }
+  if (std::optional<ConfigNode> logs = node.field("access_log")) {
+    proxy.access_log = parseAccessLogs(*logs, ctx);
   }
   return proxy;
 }
@@ -174,7 +214,7 @@ FilterChain parseFilterChain(const ConfigNode& node, const ParseContext& ctx) {
 Listener parseListener(const ConfigNode& node, const ParseContext& ctx) {
   checkFields(node, ctx,
               {"name", "address", "filter_chains", "per_connection_buffer_limit_bytes",
-               "enable_reuse_port"},
+               "enable_reuse_port", "traffic_direction"},
               {"access_log", "listener_filters"});
   Listener listener;
   const ConfigNode address = node.required("address");
@@ -200,6 +240,12 @@ Listener parseListener(const ConfigNode& node, const ParseContext& ctx) {
   if (std::optional<ConfigNode> reuse_port = node.field("enable_reuse_port")) {
     // Every worker binds its own socket with SO_REUSEPORT; turning that off is not supported.
     if (!reuse_port->asBool()) reuse_port->fail("only 'true' is supported");
+  }
+  if (std::optional<ConfigNode> direction = node.field("traffic_direction")) {
+    listener.traffic_direction = direction->asEnum<Listener::TrafficDirection>(
+        {{"UNSPECIFIED", Listener::TrafficDirection::Unspecified},
+         {"INBOUND", Listener::TrafficDirection::Inbound},
+         {"OUTBOUND", Listener::TrafficDirection::Outbound}});
   }
   listener.source = node;
   return listener;

@@ -30,6 +30,7 @@ ActiveStream::ActiveStream(ConnectionManager& connection, ResponseEncoder& encod
       idle_timeout_(connection.config().config.stream_idle_timeout),
       idle_timer_(connection.context().resources.loop, [this] { onStreamIdle(); }),
       request_timer_(connection.context().resources.loop, [this] {
+        connection_.stats().downstream_rq_timeout.inc();
         if (response_started_) {
           resetStream();
         } else {
@@ -38,6 +39,10 @@ ActiveStream::ActiveStream(ConnectionManager& connection, ResponseEncoder& encod
         }
       }) {
   info_.downstream_remote_address = connection.remoteAddress();
+  stats::HttpConnManagerStats& stats = connection.stats();
+  stats.downstream_rq_total.inc();
+  stats.downstream_rq_http1_total.inc();
+  stats.downstream_rq_active.inc();
   filters_.reserve(connection.config().filter_factories.size());
   for (const auto& factory : connection.config().filter_factories) {
     filters_.push_back(factory(connection.context()));
@@ -62,6 +67,7 @@ void ActiveStream::overrideStreamIdleTimeout(std::chrono::milliseconds timeout) 
 }
 
 void ActiveStream::onStreamIdle() {
+  connection_.stats().downstream_rq_idle_timeout.inc();
   info_.setFlag(stream::ResponseFlag::StreamIdleTimeout);
   if (response_started_) {
     resetStream();
@@ -281,6 +287,8 @@ void ActiveStream::runResponseHeaders(size_t from) {
 
 void ActiveStream::finalizeResponseHeaders(ResponseHead& head) {
   info_.response_code = head.status;
+  connection_.stats().downstreamResponseClass(head.status).inc();
+  if (head.status == 413) connection_.stats().downstream_rq_too_large.inc();
   const bool switching = head.status == 101;
   removeHopByHopHeaders(head.headers, switching);
   if (switching)
@@ -363,6 +371,7 @@ void ActiveStream::onResponseEnd() {
 
 void ActiveStream::resetStream() {
   if (finished_) return;
+  connection_.stats().downstream_rq_tx_reset.inc();
   if (!response_complete_ && !info_.hasFlag(stream::ResponseFlag::UpstreamRemoteReset) &&
       !info_.hasFlag(stream::ResponseFlag::UpstreamConnectionTermination) &&
       !info_.hasFlag(stream::ResponseFlag::StreamIdleTimeout)) {
@@ -373,6 +382,7 @@ void ActiveStream::resetStream() {
 
 void ActiveStream::onConnectionClosed() {
   if (finished_) return;
+  if (!response_complete_) connection_.stats().downstream_rq_rx_reset.inc();
   if (!response_complete_) info_.setFlag(stream::ResponseFlag::DownstreamConnectionTermination);
   finish(true);
 }
@@ -383,9 +393,20 @@ void ActiveStream::finish(bool reset) {
   idle_timer_.disarm();
   request_timer_.disarm();
   info_.end = stream::StreamInfo::Clock::now();
+  recordStats();
   for (auto& filter : filters_) filter->onLog(info_);
   for (auto& filter : filters_) filter->onDestroy();
   connection_.onStreamFinished(reset);
+}
+
+void ActiveStream::recordStats() {
+  stats::HttpConnManagerStats& stats = connection_.stats();
+  stats.downstream_rq_active.dec();
+  if (response_complete_) stats.downstream_rq_completed.inc();
+  if (info_.hasFlag(stream::ResponseFlag::NoRouteFound)) stats.no_route.inc();
+  if (info_.hasFlag(stream::ResponseFlag::NoClusterFound)) stats.no_cluster.inc();
+  stats.downstream_rq_time.record(
+      std::chrono::duration<double, std::milli>(*info_.end - info_.start).count());
 }
 
 void ActiveStream::setDownstreamReadEnabled(bool enabled) {
@@ -411,19 +432,27 @@ ConnectionManager::ConnectionManager(filters::FilterContext& context,
                                      std::unique_ptr<network::TcpConnection> connection)
     : context_(context),
       config_(std::move(config)),
+      stats_(config_->stats.shard(context.resources.thread_index)),
       connection_(std::move(connection)),
       idle_timer_(context.resources.loop,
                   [this] {
-                    if (!stream_) connection_->close(network::TcpConnection::CloseMode::FlushWrite);
+                    if (stream_) return;
+                    stats_.downstream_cx_idle_timeout.inc();
+                    connection_->close(network::TcpConnection::CloseMode::FlushWrite);
                   }),
       request_headers_timer_(context.resources.loop,
                              [this] {
+                               stats_.downstream_rq_header_timeout.inc();
                                connection_->write(rawLocalReply(408));
                                if (stream_) stream_->onConnectionClosed();
                                connection_->close(network::TcpConnection::CloseMode::FlushWrite);
                              }),
       resume_timer_(context.resources.loop, [this] { resumePipeline(); }) {
   codec_ = h1::makeServerCodec(*this, *this, config_->codec_limits);
+  stats_.downstream_cx_total.inc();
+  stats_.downstream_cx_http1_total.inc();
+  stats_.downstream_cx_active.inc();
+  stats_.downstream_cx_http1_active.inc();
   connection_->setCallbacks(*this);
   remote_address_ = connection_->peerAddress();
   remote_ip_ = ipOf(remote_address_);
@@ -444,6 +473,7 @@ void ConnectionManager::armIdleTimer() { idle_timer_.arm(config_->config.idle_ti
 
 void ConnectionManager::onData(std::string_view data) {
   if (closed_) return;
+  stats_.downstream_cx_rx_bytes_total.inc(data.size());
   if (!stream_ || !stream_headers_received_) {
     // The idle timer keeps running until a request starts: a trickle of bytes
     // that never forms a request head does not keep the connection open.
@@ -467,12 +497,21 @@ void ConnectionManager::resumePipeline() {
 
 void ConnectionManager::handleCodecError(const CodecError& error) {
   if (closed_) return;
+  stats_.downstream_cx_protocol_error.inc();
   if (stream_ && stream_headers_received_ && !stream_->responseStarted()) {
     requireCloseAfterResponse();
     stream_->sendLocalReplyFrom(0, error.status, reasonPhrase(error.status), error.details,
                                 stream::ResponseFlag::DownstreamProtocolError);
     connection_->close(network::TcpConnection::CloseMode::FlushWrite);
     return;
+  }
+  if (!stream_) {
+    // Rejected before a stream existed: still one request, answered locally.
+    stats_.downstream_rq_total.inc();
+    stats_.downstream_rq_http1_total.inc();
+    stats_.downstreamResponseClass(error.status).inc();
+    stats_.downstream_rq_completed.inc();
+    stats_.downstream_rq_time.record(0);
   }
   if (!stream_ || !stream_->responseStarted()) connection_->write(rawLocalReply(error.status));
   if (stream_) {
@@ -508,6 +547,7 @@ void ConnectionManager::onStreamFinished(bool reset) {
     return;
   }
   if (close_after_response_ || codec_->closeAfterResponse() || draining()) {
+    if (draining()) stats_.downstream_cx_drain_close.inc();
     connection_->close(network::TcpConnection::CloseMode::FlushWrite);
     return;
   }
@@ -532,6 +572,7 @@ void ConnectionManager::updateReadEnabled() {
 
 void ConnectionManager::onEof() {
   if (closed_) return;
+  peer_closed_ = true;
   if (codec_->upgraded() || (stream_ && stream_->requestComplete())) {
     // Half-close: the client is done sending; the response (or tunnel) goes on.
     codec_->onEof();
@@ -543,9 +584,17 @@ void ConnectionManager::onEof() {
   connection_->close(network::TcpConnection::CloseMode::FlushWrite);
 }
 
-void ConnectionManager::onClosed(network::CloseReason) {
+void ConnectionManager::onClosed(network::CloseReason reason) {
   if (closed_) return;
   closed_ = true;
+  stats_.downstream_cx_destroy.inc();
+  const bool remote = peer_closed_ || reason == network::CloseReason::RemoteReset;
+  (remote ? stats_.downstream_cx_destroy_remote : stats_.downstream_cx_destroy_local).inc();
+  stats_.downstream_cx_active.dec();
+  stats_.downstream_cx_http1_active.dec();
+  stats_.downstream_cx_length_ms.record(
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - opened_)
+          .count());
   idle_timer_.disarm();
   request_headers_timer_.disarm();
   resume_timer_.disarm();
@@ -561,11 +610,16 @@ void ConnectionManager::onBelowLowWatermark() {
   if (stream_) stream_->onDownstreamBelowLowWatermark();
 }
 
-void ConnectionManager::write(std::string_view bytes) { connection_->write(bytes); }
+void ConnectionManager::write(std::string_view bytes) {
+  stats_.downstream_cx_tx_bytes_total.inc(bytes.size());
+  connection_->write(bytes);
+}
 
 void ConnectionManager::startDrain() {
   drain_requested_ = true;
-  if (!stream_) connection_->close(network::TcpConnection::CloseMode::FlushWrite);
+  if (stream_) return;
+  stats_.downstream_cx_drain_close.inc();
+  connection_->close(network::TcpConnection::CloseMode::FlushWrite);
 }
 
 void ConnectionManager::closeNow() { connection_->close(network::TcpConnection::CloseMode::Abort); }

@@ -72,6 +72,7 @@ class ActiveStream : public RequestDecoder, public filters::FilterCallbacks, pub
   void onResponseEnd();
   void finalizeResponseHeaders(ResponseHead& head);
   void onRequestEnd();
+  void recordStats();
   void onStreamIdle();
   void touch();
   // Ends the stream: logs, destroys filters, hands control back to the connection.
@@ -139,6 +140,7 @@ class ConnectionManager : public network::DownstreamConnection,
 
   const ConnectionManagerConfig& config() const { return *config_; }
   filters::FilterContext& context() { return context_; }
+  stats::HttpConnManagerStats& stats() { return stats_; }
   network::TcpConnection& connection() { return *connection_; }
   const std::string& remoteAddress() const { return remote_address_; }
   const std::string& remoteIp() const { return remote_ip_; }
@@ -161,6 +163,9 @@ class ConnectionManager : public network::DownstreamConnection,
 
   filters::FilterContext& context_;
   std::shared_ptr<const ConnectionManagerConfig> config_;
+  stats::HttpConnManagerStats& stats_;
+  const std::chrono::steady_clock::time_point opened_ = std::chrono::steady_clock::now();
+  bool peer_closed_ = false;
   std::unique_ptr<network::TcpConnection> connection_;
   std::unique_ptr<ServerCodec> codec_;
   std::unique_ptr<ActiveStream> stream_;

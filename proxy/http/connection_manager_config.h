@@ -9,13 +9,15 @@
 #include "filters/filter_registry.h"
 #include "proxy/http/codec.h"
 #include "proxy/router/route_table.h"
+#include "telemetry/stats/stats_store.h"
 
 namespace remora::http {
 
 struct ConnectionManagerConfig {
   // Throws config::ConfigError (bad route table or filter chain).
-  explicit ConnectionManagerConfig(const config::HttpConnectionManager& hcm)
+  ConnectionManagerConfig(const config::HttpConnectionManager& hcm, stats::Store& store)
       : config(hcm),
+        stats(store.httpScope(hcm.stat_prefix)),
         route_table(router::RouteTable::create(hcm.route_config)),
         filter_factories(filters::buildHttpFilterChain(hcm.http_filters, hcm.source)) {
     codec_limits.max_request_headers_kb = hcm.max_request_headers_kb;
@@ -32,6 +34,7 @@ struct ConnectionManagerConfig {
   }
 
   config::HttpConnectionManager config;
+  stats::Scope<stats::HttpConnManagerStats>& stats;
   std::shared_ptr<const router::RouteTable> route_table;
   std::vector<filters::FilterFactoryCb> filter_factories;
   ServerCodecLimits codec_limits;

@@ -61,8 +61,10 @@ FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bool end_st
     return FilterStatus::Stop;
   }
   if (action.idle_timeout) callbacks().overrideStreamIdleTimeout(*action.idle_timeout);
+  cluster_stats_ = &cluster->info().stats.shard(context_.resources.thread_index);
   std::shared_ptr<const upstream::Host> host = cluster->chooseHost();
   if (!host) {
+    cluster_stats_->upstream_cx_none_healthy.inc();
     callbacks().sendLocalReply(503, "no healthy upstream", "no_healthy_upstream",
                                ResponseFlag::NoHealthyUpstream);
     return FilterStatus::Stop;
@@ -88,8 +90,14 @@ FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bool end_st
   if (end_stream) onRequestEnd();
 
   pool_ = &cluster->poolFor(host);
+  host_stats_ = &pool_->hostStats();
   upstream_start_ = std::chrono::steady_clock::now();
   connecting_ = pool_->newStream(*this);
+  if (connecting_) {
+    pending_ = true;
+    cluster_stats_->upstream_rq_pending_total.inc();
+    cluster_stats_->upstream_rq_pending_active.inc();
+  }
   return FilterStatus::Stop;
 }
 
@@ -107,8 +115,35 @@ void RouterFilter::onRequestEnd() {
   if (timeout_) timeout_->arm(route_->routeAction().timeout);
 }
 
+void RouterFilter::leavePending() {
+  if (!std::exchange(pending_, false)) return;
+  cluster_stats_->upstream_rq_pending_active.dec();
+}
+
+void RouterFilter::chargeResponseCode(int status) {
+  if (std::exchange(code_charged_, true) || !cluster_stats_) return;
+  cluster_stats_->upstream_rq_by_code.inc(status);
+  cluster_stats_->upstreamResponseClass(status).inc();
+  if (host_stats_) (status >= 500 ? host_stats_->rq_error : host_stats_->rq_success).inc();
+}
+
+void RouterFilter::finishUpstreamRequest() {
+  if (!std::exchange(upstream_active_, false)) return;
+  cluster_stats_->upstream_rq_active.dec();
+  host_stats_->rq_active.dec();
+  cluster_stats_->upstream_rq_time.record(
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - upstream_start_)
+          .count());
+}
+
 void RouterFilter::onPoolReady(upstream::UpstreamClient& client) {
   connecting_ = nullptr;
+  leavePending();
+  upstream_active_ = true;
+  cluster_stats_->upstream_rq_total.inc();
+  cluster_stats_->upstream_rq_active.inc();
+  host_stats_->rq_total.inc();
+  host_stats_->rq_active.inc();
   client_ = &client;
   client.attach(this);
   encoder_ = &client.codec().newStream(*this);
@@ -130,6 +165,8 @@ void RouterFilter::onPoolReady(upstream::UpstreamClient& client) {
 
 void RouterFilter::onPoolFailure(upstream::PoolFailure reason) {
   connecting_ = nullptr;
+  leavePending();
+  cluster_stats_->upstream_rq_pending_failure_eject.inc();
   const bool timeout = reason == upstream::PoolFailure::ConnectTimeout;
   failBeforeResponse(503, ResponseFlag::UpstreamConnectionFailure,
                      timeout ? "connection timeout" : "connection failure",
@@ -140,6 +177,8 @@ void RouterFilter::onPoolFailure(upstream::PoolFailure reason) {
 void RouterFilter::failBeforeResponse(int status, ResponseFlag flag, std::string_view reason,
                                       std::string_view details) {
   if (timeout_) timeout_->disarm();
+  chargeResponseCode(status);
+  finishUpstreamRequest();
   callbacks().sendLocalReply(status, std::string(kResetBody) + std::string(reason), details, flag);
 }
 
@@ -180,6 +219,10 @@ FilterStatus RouterFilter::onRequestTrailers(http::HeaderMap& trailers) {
 
 void RouterFilter::onTimeout() {
   callbacks().streamInfo().setFlag(ResponseFlag::UpstreamRequestTimeout);
+  cluster_stats_->upstream_rq_timeout.inc();
+  if (host_stats_) host_stats_->rq_timeout.inc();
+  chargeResponseCode(504);
+  finishUpstreamRequest();
   releaseUpstream(false);
   if (response_started_) {
     callbacks().resetStream();
@@ -199,6 +242,7 @@ void RouterFilter::decodeHeaders(http::ResponseHead&& head, bool end_stream) {
   info.first_upstream_byte = stream::StreamInfo::Clock::now();
   info.response_code_details = "via_upstream";
   tunnel_ = head.status == 101;
+  chargeResponseCode(head.status);
   route_->applyResponseHeaderMutations(head,
                                        weighted_cluster_.empty() ? nullptr : &weighted_cluster_);
   if (!config_->suppress_envoy_headers) {
@@ -223,6 +267,8 @@ void RouterFilter::decodeTrailers(http::HeaderMap&& trailers) {
 
 void RouterFilter::onUpstreamComplete() {
   upstream_complete_ = true;
+  cluster_stats_->upstream_rq_completed.inc();
+  finishUpstreamRequest();
   if (timeout_) timeout_->disarm();
   releaseUpstream(request_sent_ && !tunnel_);
 }
@@ -247,7 +293,9 @@ void RouterFilter::onUpstreamConnectionLost(bool protocol_error, std::string_vie
   client_ = nullptr;
   encoder_ = nullptr;
   if (upstream_complete_) return;
+  cluster_stats_->upstream_rq_rx_reset.inc();
   if (response_started_) {
+    finishUpstreamRequest();
     callbacks().streamInfo().setFlag(ResponseFlag::UpstreamConnectionTermination);
     callbacks().resetStream();
     return;
@@ -275,6 +323,10 @@ void RouterFilter::onDownstreamBelowLowWatermark() {
 
 void RouterFilter::onDestroy() {
   if (timeout_) timeout_->disarm();
+  if (pending_) cluster_stats_->upstream_rq_cancelled.inc();
+  leavePending();
+  if (upstream_active_) cluster_stats_->upstream_rq_tx_reset.inc();
+  finishUpstreamRequest();
   // Unfinished exchanges leave the connection in an unknown state: close it.
   releaseUpstream(upstream_complete_ && request_sent_ && !tunnel_);
 }

@@ -57,12 +57,22 @@ class RouterFilter : public filters::StreamFilter,
   void releaseUpstream(bool reusable);
   void failBeforeResponse(int status, stream::ResponseFlag flag, std::string_view reason,
                           std::string_view details);
+  // Stats: the request's end, with the status it got (from the upstream or our
+  // local reply), and whether it went to the upstream at all.
+  void chargeResponseCode(int status);
+  void finishUpstreamRequest();
+  void leavePending();
 
   filters::FilterContext& context_;
   std::shared_ptr<const RouterConfig> config_;
   const RouteEntry* route_ = nullptr;
   std::string weighted_cluster_;  // set when the cluster came from weighted_clusters
   upstream::ConnPool* pool_ = nullptr;
+  stats::ClusterStats* cluster_stats_ = nullptr;
+  upstream::HostStats* host_stats_ = nullptr;
+  bool pending_ = false;          // counted in upstream_rq_pending_active
+  bool upstream_active_ = false;  // counted in upstream_rq_active
+  bool code_charged_ = false;
   upstream::UpstreamClient* connecting_ = nullptr;
   upstream::UpstreamClient* client_ = nullptr;
   http::RequestEncoder* encoder_ = nullptr;

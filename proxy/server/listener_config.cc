@@ -2,7 +2,8 @@
 
 namespace remora::server {
 
-ListenerConfig::ListenerConfig(const config::Listener& listener) : config(listener) {
+ListenerConfig::ListenerConfig(const config::Listener& listener, stats::Store& store)
+    : config(listener) {
   if (listener.filter_chains.size() != 1) {
     // Choosing among chains needs filter_chain_match, which is not supported yet.
     listener.source.fail("exactly one filter chain is supported, found " +
@@ -10,9 +11,10 @@ ListenerConfig::ListenerConfig(const config::Listener& listener) : config(listen
   }
   const config::FilterChain& chain = listener.filter_chains.front();
   if (chain.http_connection_manager) {
-    http = std::make_shared<const http::ConnectionManagerConfig>(*chain.http_connection_manager);
+    http = std::make_shared<const http::ConnectionManagerConfig>(*chain.http_connection_manager,
+                                                                 store);
   } else if (chain.tcp_proxy) {
-    tcp = std::make_shared<const tcp::TcpProxyConfig>(*chain.tcp_proxy);
+    tcp = std::make_shared<const tcp::TcpProxyConfig>(*chain.tcp_proxy, store);
   } else {
     listener.source.fail("filter chain has no terminal network filter");
   }

@@ -12,7 +12,7 @@ namespace remora::server {
 
 struct ListenerConfig {
   // Throws config::ConfigError.
-  explicit ListenerConfig(const config::Listener& listener);
+  ListenerConfig(const config::Listener& listener, stats::Store& store);
 
   config::Listener config;
   std::shared_ptr<const http::ConnectionManagerConfig> http;  // exactly one of these two

@@ -15,12 +15,35 @@
 
 namespace remora::server {
 
-ServerConfig::ServerConfig(config::Bootstrap b) : bootstrap(std::move(b)) {
+namespace {
+stats::BucketSelector bucketSelector(const config::Bootstrap& bootstrap) {
+  if (bootstrap.histogram_bucket_settings.empty()) return nullptr;
+  struct Rule {
+    router::StringMatcher match;
+    std::shared_ptr<const stats::HistogramBounds> bounds;
+  };
+  auto rules = std::make_shared<std::vector<Rule>>();
+  for (const config::HistogramBucketSetting& s : bootstrap.histogram_bucket_settings) {
+    rules->push_back({router::StringMatcher(s.match),
+                      std::make_shared<const stats::HistogramBounds>(s.buckets)});
+  }
+  return [rules](const std::string& name) -> std::shared_ptr<const stats::HistogramBounds> {
+    for (const Rule& r : *rules) {
+      if (r.match.matches(name)) return r.bounds;
+    }
+    return nullptr;
+  };
+}
+}  // namespace
+
+ServerConfig::ServerConfig(config::Bootstrap b, uint32_t concurrency)
+    : bootstrap(std::move(b)),
+      store(std::make_unique<stats::Store>(concurrency, bucketSelector(bootstrap))) {
   for (const config::Listener& l : bootstrap.listeners) {
-    listeners.push_back(std::make_shared<const ListenerConfig>(l));
+    listeners.push_back(std::make_shared<const ListenerConfig>(l, *store));
   }
   for (const config::Cluster& c : bootstrap.clusters) {
-    clusters.push_back(std::make_shared<const upstream::ClusterInfo>(c));
+    clusters.push_back(std::make_shared<const upstream::ClusterInfo>(c, *store));
   }
 }
 
@@ -29,7 +52,7 @@ ServerConfig loadServerConfig(const Options& options) {
       options.config_path.empty()
           ? config::loadBootstrapString(options.config_yaml, "<config-yaml>")
           : config::loadBootstrapFile(options.config_path);
-  return ServerConfig(std::move(bootstrap));
+  return ServerConfig(std::move(bootstrap), options.concurrency);
 }
 
 namespace {
@@ -60,37 +83,14 @@ uint16_t boundPort(int fd) {
   return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
 }
 
-std::string jsonEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
 }  // namespace
 
 Server::Server(Options options, ServerConfig config)
     : options_(std::move(options)), config_(std::move(config)) {
   uv_loop_init(&loop_);
-  resources_ = std::make_unique<WorkerResources>(&loop_);
+  resources_ = std::make_unique<WorkerResources>(&loop_, config_.store->mainThreadShard());
+  for (const auto& [key, value] : config_.bootstrap.runtime.static_values)
+    runtime_static_[key] = value;
 }
 
 Server::~Server() {
@@ -129,6 +129,8 @@ std::string Server::bindListeners() {
         reinterpret_cast<sockaddr_in*>(&address)->sin_port = htons(bound.port);
       }
     }
+    // Envoy names listener stats after the bound address: listener.0.0.0.0_10000.
+    bound.stats = &config_.store->listenerScope(a.address + "_" + std::to_string(bound.port));
     bound_.push_back(std::move(bound));
   }
   return {};
@@ -137,7 +139,8 @@ std::string Server::bindListeners() {
 void Server::initializeClusters() {
   for (const auto& info : config_.clusters) {
     if (info->config.type == config::Cluster::DiscoveryType::Static) {
-      host_sets_.emplace_back(info->name(), upstream::staticHostSet(info->config));
+      host_sets_.emplace_back(info->name(), upstream::staticHostSet(*info));
+      updateMembership(info->name(), *host_sets_.back().second);
       continue;
     }
     host_sets_.emplace_back(info->name(), std::make_shared<const upstream::HostSet>());
@@ -161,6 +164,7 @@ void Server::broadcastHosts(const std::string& cluster,
   for (auto& [name, set] : host_sets_) {
     if (name == cluster) set = hosts;
   }
+  updateMembership(cluster, *hosts);
   if (lifecycle_ == State::Initializing) return;  // workers start with host_sets_
   for (auto& worker : workers_) {
     Worker* w = worker.get();
@@ -177,7 +181,7 @@ void Server::startWorkers() {
       }
     }
     for (BoundListener& b : bound_) {
-      worker->addListener(b.config, b.fds[i]);
+      worker->addListener(b.config, b.fds[i], *b.stats);
       b.fds[i] = -1;  // owned by the worker's handle now
     }
     workers_.push_back(std::move(worker));
@@ -205,6 +209,14 @@ void Server::installSignals() {
         signum);
     signals_.push_back(std::move(handle));
   }
+}
+
+void Server::updateMembership(const std::string& cluster, const upstream::HostSet& hosts) {
+  stats::ClusterStats& s =
+      config_.store->clusterScope(cluster).shard(config_.store->mainThreadShard());
+  // Health checking does not exist yet: every member counts as healthy.
+  s.membership_total.set(static_cast<int64_t>(hosts.hosts.size()));
+  s.membership_healthy.set(static_cast<int64_t>(hosts.hosts.size()));
 }
 
 void Server::startDrain() {
@@ -283,88 +295,6 @@ int Server::run() {
   shutdown();
   REMORA_LOG(Info, "exiting");
   return 0;
-}
-
-AdminResponse Server::handleAdmin(const http::RequestHead& request) {
-  const std::string path(request.pathWithoutQuery());
-  const bool post = request.method == "POST";
-  auto mutating = [&](auto action) -> AdminResponse {
-    if (!post) return {405, "text/plain; charset=UTF-8", "This endpoint requires POST.\n"};
-    action();
-    return {200, "text/plain; charset=UTF-8", "OK\n"};
-  };
-  if (path == "/ready") {
-    const bool live = lifecycle_ == State::Live;
-    return {live ? 200 : 503, "text/plain; charset=UTF-8", stateName() + "\n"};
-  }
-  if (path == "/healthcheck/fail") {
-    return mutating([&] { state_.health_check_failed.store(true); });
-  }
-  if (path == "/healthcheck/ok") {
-    return mutating([&] { state_.health_check_failed.store(false); });
-  }
-  if (path == "/quitquitquit") {
-    return mutating([&] {
-      // Answer first: the shutdown runs on the next loop turn.
-      quit_timer_ = std::make_unique<Timer>(&loop_, [this] { shutdown(); });
-      quit_timer_->fireSoon();
-    });
-  }
-  if (path == "/listeners") {
-    std::string body;
-    const bool json = request.query().find("format=json") != std::string_view::npos;
-    if (json) body = "{\"listener_statuses\":[";
-    for (size_t i = 0; i < bound_.size(); ++i) {
-      const auto& b = bound_[i];
-      const std::string& ip = b.config->config.address.address;
-      if (json) {
-        if (i) body += ",";
-        body += "{\"name\":\"" + jsonEscape(b.config->config.name) +
-                "\",\"local_address\":{\"socket_address\":{\"address\":\"" + jsonEscape(ip) +
-                "\",\"port_value\":" + std::to_string(b.port) + "}}}";
-      } else {
-        body += b.config->config.name + "::" + ip + ":" + std::to_string(b.port) + "\n";
-      }
-    }
-    if (json) body += "]}\n";
-    return {200, json ? "application/json" : "text/plain; charset=UTF-8", body};
-  }
-  if (path == "/clusters") {
-    std::string body;
-    for (const auto& [name, set] : host_sets_) {
-      for (const auto& host : set->hosts) {
-        body += name + "::" + host->address + "::hostname::" + host->hostname + "\n";
-        body += name + "::" + host->address + "::health_flags::healthy\n";
-        body += name + "::" + host->address + "::weight::" + std::to_string(host->weight) + "\n";
-      }
-    }
-    return {200, "text/plain; charset=UTF-8", body};
-  }
-  if (path == "/server_info") {
-    const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::steady_clock::now() - start_time_)
-                            .count();
-    std::string body =
-        "{\"version\":\"" + std::string(kVersion) + "\",\"state\":\"" + stateName() +
-        "\",\"uptime_current_epoch\":\"" + std::to_string(uptime) +
-        "s\",\"command_line_options\":{\"concurrency\":" + std::to_string(options_.concurrency) +
-        ",\"config_path\":\"" + jsonEscape(options_.config_path) + "\",\"drain_time\":\"" +
-        std::to_string(options_.drain_time_s) + "s\",\"mode\":\"" +
-        (options_.mode == Options::Mode::Serve ? "Serve" : "Validate") + "\"}}\n";
-    return {200, "application/json", body};
-  }
-  std::string help =
-      "admin commands are:\n"
-      "  /: this list\n"
-      "  /clusters: upstream cluster status\n"
-      "  /healthcheck/fail (POST): cause the server to fail health checks\n"
-      "  /healthcheck/ok (POST): cause the server to pass health checks\n"
-      "  /listeners: print listener info\n"
-      "  /quitquitquit (POST): exit the server\n"
-      "  /ready: print server state, return 200 if LIVE, otherwise return 503\n"
-      "  /server_info: print server version/status information\n";
-  if (path == "/" || path == "/help") return {200, "text/plain; charset=UTF-8", help};
-  return {404, "text/plain; charset=UTF-8", "invalid path. " + help};
 }
 
 }  // namespace remora::server

@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,8 +26,10 @@ namespace remora::server {
 // Everything derived from one bootstrap, validated; building it is what
 // --mode validate checks. Throws config::ConfigError.
 struct ServerConfig {
-  explicit ServerConfig(config::Bootstrap bootstrap);
+  ServerConfig(config::Bootstrap bootstrap, uint32_t concurrency);
   config::Bootstrap bootstrap;
+  // Declared before the configs that hold its scopes.
+  std::unique_ptr<stats::Store> store;
   std::vector<std::shared_ptr<const ListenerConfig>> listeners;
   std::vector<std::shared_ptr<const upstream::ClusterInfo>> clusters;
 };
@@ -46,6 +49,7 @@ class Server {
     std::shared_ptr<const ListenerConfig> config;
     std::vector<int> fds;  // one per worker
     uint16_t port = 0;
+    stats::Scope<stats::ListenerStats>* stats = nullptr;
   };
   enum class State { Initializing, Live, Draining };
 
@@ -58,6 +62,19 @@ class Server {
   void shutdown();
   void broadcastHosts(const std::string& cluster, std::shared_ptr<const upstream::HostSet> hosts);
   AdminResponse handleAdmin(const http::RequestHead& request);
+  // admin_handlers.cc
+  AdminResponse adminStats(const http::RequestHead& request, bool prometheus);
+  AdminResponse adminClusters(const http::RequestHead& request);
+  AdminResponse adminConfigDump();
+  AdminResponse adminRuntime();
+  AdminResponse adminRuntimeModify(const http::RequestHead& request);
+  AdminResponse adminMemory();
+  AdminResponse adminLogging(const http::RequestHead& request);
+  AdminResponse adminDrainListeners(const http::RequestHead& request);
+  AdminResponse adminServerInfo();
+  AdminResponse adminListeners(const http::RequestHead& request);
+  void refreshServerStats();
+  void updateMembership(const std::string& cluster, const upstream::HostSet& hosts);
   std::string stateName() const;
 
   Options options_;
@@ -71,6 +88,9 @@ class Server {
   std::unique_ptr<AdminServer> admin_;
   std::vector<std::unique_ptr<upstream::DnsRefresher>> dns_;
   std::vector<std::pair<std::string, std::shared_ptr<const upstream::HostSet>>> host_sets_;
+  // Runtime values: static layer from the config, then admin overrides.
+  std::map<std::string, std::string> runtime_static_;
+  std::map<std::string, std::string> runtime_admin_;
   size_t pending_initial_dns_ = 0;
   std::vector<UvHandle<uv_signal_t>> signals_;
   std::unique_ptr<Timer> drain_timer_;

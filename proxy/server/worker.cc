@@ -10,8 +10,9 @@ namespace remora::server {
 
 // ---------------------------------------------------------------- ActiveListener
 
-ActiveListener::ActiveListener(Worker& worker, std::shared_ptr<const ListenerConfig> config, int fd)
-    : worker_(worker), config_(std::move(config)), socket_(worker.resources().loop) {
+ActiveListener::ActiveListener(Worker& worker, std::shared_ptr<const ListenerConfig> config, int fd,
+                               stats::ListenerStats& stats)
+    : worker_(worker), config_(std::move(config)), stats_(stats), socket_(worker.resources().loop) {
   socket_.get()->data = this;
   int rc = uv_tcp_open(socket_.get(), fd);
   if (rc == 0) rc = uv_listen(socket_.stream(), SOMAXCONN, &ActiveListener::onConnection);
@@ -46,7 +47,15 @@ void ActiveListener::accept() {
   connections_.push_back(std::move(owner));
   auto it = std::prev(connections_.end());
   worker_.onConnectionOpened();
-  (*it)->setOnClosed([this, it](network::DownstreamConnection&) {
+  stats_.downstream_cx_total.inc();
+  stats_.downstream_cx_active.inc();
+  const auto opened = std::chrono::steady_clock::now();
+  (*it)->setOnClosed([this, it, opened](network::DownstreamConnection&) {
+    stats_.downstream_cx_destroy.inc();
+    stats_.downstream_cx_active.dec();
+    stats_.downstream_cx_length_ms.record(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - opened)
+            .count());
     worker_.onConnectionClosed();
     worker_.resources().deleter.defer(std::move(*it));
     connections_.erase(it);
@@ -71,6 +80,8 @@ void ActiveListener::closeConnections() {
     if (connections_.size() == before) {
       // Already closed but not yet reported: drop it here.
       worker_.onConnectionClosed();
+      stats_.downstream_cx_destroy.inc();
+      stats_.downstream_cx_active.dec();
       worker_.resources().deleter.defer(std::move(connections_.front()));
       connections_.pop_front();
     }
@@ -89,7 +100,7 @@ uv_loop_t* initLoop(uv_loop_t* loop) {
 Worker::Worker(size_t index, const ServerState& state)
     : index_(index),
       state_(state),
-      resources_(std::make_unique<WorkerResources>(initLoop(&loop_))),
+      resources_(std::make_unique<WorkerResources>(initLoop(&loop_), index)),
       clusters_(std::make_unique<upstream::ClusterManager>(*resources_)),
       context_(std::make_unique<filters::FilterContext>(
           filters::FilterContext{*resources_, *clusters_, state})) {
@@ -103,8 +114,10 @@ Worker::~Worker() {
   uv_loop_close(&loop_);
 }
 
-void Worker::addListener(std::shared_ptr<const ListenerConfig> config, int fd) {
-  listeners_.push_back(std::make_unique<ActiveListener>(*this, std::move(config), fd));
+void Worker::addListener(std::shared_ptr<const ListenerConfig> config, int fd,
+                         stats::Scope<stats::ListenerStats>& stats) {
+  listeners_.push_back(
+      std::make_unique<ActiveListener>(*this, std::move(config), fd, stats.shard(index_)));
 }
 
 void Worker::addCluster(std::shared_ptr<const upstream::ClusterInfo> info,
@@ -137,10 +150,16 @@ void Worker::runPosted() {
   for (auto& task : tasks) task();
 }
 
-void Worker::drain() {
-  post([this] {
-    for (auto& listener : listeners_) listener->stopAccepting();
-    for (auto& listener : listeners_) listener->drainConnections();
+void Worker::drain(bool drain_connections, bool inbound_only) {
+  post([this, drain_connections, inbound_only] {
+    for (auto& listener : listeners_) {
+      if (inbound_only && listener->config().config.traffic_direction !=
+                              config::Listener::TrafficDirection::Inbound) {
+        continue;
+      }
+      listener->stopAccepting();
+      if (drain_connections) listener->drainConnections();
+    }
   });
 }
 

@@ -28,13 +28,15 @@ class Worker;
 // One listener's accepting socket on one worker, and the connections it accepted.
 class ActiveListener {
  public:
-  ActiveListener(Worker& worker, std::shared_ptr<const ListenerConfig> config, int fd);
+  ActiveListener(Worker& worker, std::shared_ptr<const ListenerConfig> config, int fd,
+                 stats::ListenerStats& stats);
   ~ActiveListener();
   // Stops accepting; accepted connections carry on.
   void stopAccepting();
   void drainConnections();
   void closeConnections();
   size_t connectionCount() const { return connections_.size(); }
+  const ListenerConfig& config() const { return *config_; }
 
  private:
   static void onConnection(uv_stream_t* server, int status);
@@ -42,6 +44,7 @@ class ActiveListener {
 
   Worker& worker_;
   std::shared_ptr<const ListenerConfig> config_;
+  stats::ListenerStats& stats_;
   UvHandle<uv_tcp_t> socket_;
   std::list<std::unique_ptr<network::DownstreamConnection>> connections_;
 };
@@ -52,15 +55,17 @@ class Worker {
   ~Worker();
 
   // Before start(), from the main thread.
-  void addListener(std::shared_ptr<const ListenerConfig> config, int fd);
+  void addListener(std::shared_ptr<const ListenerConfig> config, int fd,
+                   stats::Scope<stats::ListenerStats>& stats);
   void addCluster(std::shared_ptr<const upstream::ClusterInfo> info,
                   std::shared_ptr<const upstream::HostSet> hosts);
 
   void start();
   // Runs `task` on the worker's loop. Any thread.
   void post(std::function<void()> task);
-  // Stops accepting and drains connections (asynchronously).
-  void drain();
+  // Stops accepting (asynchronously); with drain_connections, connections finish
+  // their current request and close. inbound_only limits it to INBOUND listeners.
+  void drain(bool drain_connections = true, bool inbound_only = false);
   // Closes everything, ends the loop and joins the thread.
   void stop();
 

@@ -4,7 +4,8 @@ namespace remora::tcp {
 
 using network::TcpConnection;
 
-TcpProxyConfig::TcpProxyConfig(config::TcpProxy c) : config(std::move(c)) {
+TcpProxyConfig::TcpProxyConfig(config::TcpProxy c, stats::Store& store)
+    : config(std::move(c)), stats(store.tcpScope(config.stat_prefix)) {
   for (const auto& wc : config.weighted_clusters) total_weight += wc.weight;
 }
 
@@ -24,13 +25,19 @@ TcpProxySession::TcpProxySession(filters::FilterContext& context,
     : context_(context),
       config_(std::move(config)),
       downstream_(std::move(downstream)),
-      idle_timer_(context.resources.loop, [this] { closeBoth(); }) {
+      stats_(config_->stats.shard(context.resources.thread_index)),
+      idle_timer_(context.resources.loop, [this] {
+        stats_.idle_timeout.inc();
+        closeBoth();
+      }) {
+  stats_.downstream_cx_total.inc();
   downstream_->setCallbacks(downstream_side_);
   // Nothing is read from the client until there is somewhere to send it.
   downstream_->setReadEnabled(false);
   downstream_->startAccepted();
   idle_timer_.arm(config_->config.idle_timeout);
   cluster_ = context_.clusters.get(config_->pickCluster(context_.resources.random()));
+  if (cluster_) cluster_stats_ = &cluster_->info().stats.shard(context_.resources.thread_index);
   connectUpstream();
 }
 
@@ -39,10 +46,15 @@ TcpProxySession::~TcpProxySession() = default;
 void TcpProxySession::connectUpstream() {
   std::shared_ptr<const upstream::Host> host = cluster_ ? cluster_->chooseHost() : nullptr;
   if (!host || closed_) {
+    stats_.downstream_cx_no_route.inc();
+    if (cluster_stats_) cluster_stats_->upstream_cx_none_healthy.inc();
     closeBoth();
     return;
   }
   ++connect_attempts_;
+  cluster_stats_->upstream_cx_total.inc();
+  cluster_stats_->upstream_cx_active.inc();
+  upstream_counted_ = true;
   upstream_ =
       std::make_unique<TcpConnection>(context_.resources.loop, context_.resources.read_buffer,
                                       cluster_->info().config.per_connection_buffer_limit_bytes);
@@ -57,6 +69,13 @@ void TcpProxySession::onUpstreamConnected() {
 
 void TcpProxySession::onData(bool from_upstream, std::string_view data) {
   idle_timer_.arm(config_->config.idle_timeout);
+  if (from_upstream) {
+    stats_.downstream_cx_tx_bytes_total.inc(data.size());
+    cluster_stats_->upstream_cx_rx_bytes_total.inc(data.size());
+  } else {
+    stats_.downstream_cx_rx_bytes_total.inc(data.size());
+    cluster_stats_->upstream_cx_tx_bytes_total.inc(data.size());
+  }
   TcpConnection* to = from_upstream ? downstream_.get() : upstream_.get();
   if (to) to->write(data);
 }
@@ -71,6 +90,13 @@ void TcpProxySession::onEof(bool from_upstream) {
 void TcpProxySession::onSideClosed(bool upstream, network::CloseReason reason) {
   const bool connect_failed = reason == network::CloseReason::ConnectFailed ||
                               reason == network::CloseReason::ConnectTimeout;
+  if (upstream && std::exchange(upstream_counted_, false)) {
+    cluster_stats_->upstream_cx_active.dec();
+    cluster_stats_->upstream_cx_destroy.inc();
+    if (connect_failed) cluster_stats_->upstream_cx_connect_fail.inc();
+    if (reason == network::CloseReason::ConnectTimeout)
+      cluster_stats_->upstream_cx_connect_timeout.inc();
+  }
   if (!closed_ && upstream && !upstream_connected_ && connect_failed &&
       connect_attempts_ < config_->config.max_connect_attempts) {
     context_.resources.deleter.defer(std::move(upstream_));

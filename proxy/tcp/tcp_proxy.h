@@ -15,11 +15,12 @@
 namespace remora::tcp {
 
 struct TcpProxyConfig {
-  explicit TcpProxyConfig(config::TcpProxy c);
+  TcpProxyConfig(config::TcpProxy c, stats::Store& store);
   // Deterministic weighted pick, as for HTTP routes.
   const std::string& pickCluster(uint64_t random_value) const;
 
   config::TcpProxy config;
+  stats::Scope<stats::TcpProxyStats>& stats;
   uint64_t total_weight = 0;
 };
 
@@ -63,6 +64,9 @@ class TcpProxySession : public network::DownstreamConnection {
   Side downstream_side_{*this, false};
   Side upstream_side_{*this, true};
   upstream::ThreadLocalCluster* cluster_ = nullptr;
+  stats::TcpProxyStats& stats_;
+  stats::ClusterStats* cluster_stats_ = nullptr;
+  bool upstream_counted_ = false;  // in the cluster's upstream_cx_active
   uint32_t connect_attempts_ = 0;
   bool upstream_connected_ = false;
   bool downstream_eof_ = false;

@@ -6,7 +6,11 @@ namespace remora::upstream {
 
 ConnPool::ConnPool(WorkerResources& resources, std::shared_ptr<const Host> host,
                    std::shared_ptr<const ClusterInfo> cluster)
-    : resources_(resources), host_(std::move(host)), cluster_(std::move(cluster)) {}
+    : resources_(resources),
+      host_(std::move(host)),
+      cluster_(std::move(cluster)),
+      cluster_stats_(cluster_->stats.shard(resources.thread_index)),
+      host_stats_(host_->stats[resources.thread_index]) {}
 
 ConnPool::~ConnPool() {
   idle_.clear();
@@ -37,6 +41,11 @@ UpstreamClient* ConnPool::newStream(PoolCallbacks& callbacks) {
                                        cluster_->config.per_connection_buffer_limit_bytes);
   UpstreamClient* raw = client.get();
   clients_.push_back(std::move(client));
+  cluster_stats_.upstream_cx_total.inc();
+  cluster_stats_.upstream_cx_http1_total.inc();
+  cluster_stats_.upstream_cx_active.inc();
+  host_stats_.cx_total.inc();
+  host_stats_.cx_active.inc();
   raw->setWaiting(&callbacks);
   raw->connection().connect(host_->sockaddr, cluster_->config.connect_timeout);
   return raw;
@@ -60,6 +69,10 @@ void ConnPool::release(UpstreamClient& client) {
 }
 
 void ConnPool::onClientConnected(UpstreamClient& client) {
+  client.was_connected = true;
+  cluster_stats_.upstream_cx_connect_ms.record(
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - client.created)
+          .count());
   PoolCallbacks* waiting = client.waiting();
   client.setWaiting(nullptr);
   if (waiting) {
@@ -71,6 +84,7 @@ void ConnPool::onClientConnected(UpstreamClient& client) {
 
 void ConnPool::onClientClosed(UpstreamClient& client, network::CloseReason reason) {
   removeIdle(client);
+  recordClose(client, reason);
   if (PoolCallbacks* waiting = client.waiting()) {
     client.setWaiting(nullptr);
     waiting->onPoolFailure(reason == network::CloseReason::ConnectTimeout
@@ -83,6 +97,25 @@ void ConnPool::onClientClosed(UpstreamClient& client, network::CloseReason reaso
     resources_.deleter.defer(std::move(*it));
     clients_.erase(it);
   }
+}
+
+void ConnPool::recordClose(const UpstreamClient& client, network::CloseReason reason) {
+  cluster_stats_.upstream_cx_active.dec();
+  host_stats_.cx_active.dec();
+  cluster_stats_.upstream_cx_destroy.inc();
+  const bool local = reason == network::CloseReason::LocalClose && !client.peer_closed;
+  (local ? cluster_stats_.upstream_cx_destroy_local : cluster_stats_.upstream_cx_destroy_remote)
+      .inc();
+  if (reason == network::CloseReason::ConnectFailed ||
+      reason == network::CloseReason::ConnectTimeout) {
+    cluster_stats_.upstream_cx_connect_fail.inc();
+    host_stats_.cx_connect_fail.inc();
+    if (reason == network::CloseReason::ConnectTimeout)
+      cluster_stats_.upstream_cx_connect_timeout.inc();
+  }
+  cluster_stats_.upstream_cx_length_ms.record(
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - client.created)
+          .count());
 }
 
 void ConnPool::removeIdle(UpstreamClient& client) {

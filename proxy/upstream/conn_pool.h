@@ -26,6 +26,9 @@ class ConnPool {
   void release(UpstreamClient& client);
 
   const Host& host() const { return *host_; }
+  // This worker's shards.
+  stats::ClusterStats& clusterStats() { return cluster_stats_; }
+  HostStats& hostStats() { return host_stats_; }
   size_t idleCount() const { return idle_.size(); }
   size_t totalCount() const { return clients_.size(); }
 
@@ -35,10 +38,13 @@ class ConnPool {
 
  private:
   void removeIdle(UpstreamClient& client);
+  void recordClose(const UpstreamClient& client, network::CloseReason reason);
 
   WorkerResources& resources_;
   std::shared_ptr<const Host> host_;
   std::shared_ptr<const ClusterInfo> cluster_;
+  stats::ClusterStats& cluster_stats_;
+  HostStats& host_stats_;
   std::list<std::unique_ptr<UpstreamClient>> clients_;
   std::vector<UpstreamClient*> idle_;  // most recently used last
 };

@@ -8,14 +8,30 @@
 #include <vector>
 
 #include "config/bootstrap.h"
+#include "telemetry/stats/stats_store.h"
 
 namespace remora::upstream {
 
+// Per-host counters for /clusters, one slot per thread, each written by its
+// own worker only.
+struct HostStats {
+  stats::Counter cx_total;
+  stats::Counter cx_connect_fail;
+  stats::Counter rq_total;
+  stats::Counter rq_success;
+  stats::Counter rq_error;
+  stats::Counter rq_timeout;
+  stats::Gauge cx_active;
+  stats::Gauge rq_active;
+};
+
 struct Host {
+  explicit Host(size_t threads) : stats(std::make_unique<HostStats[]>(threads)) {}
   std::string hostname;  // as configured (DNS name or IP literal), for auto_host_rewrite
   std::string address;   // "ip:port", for logs and %UPSTREAM_HOST%
   sockaddr_storage sockaddr{};
   uint32_t weight = 1;
+  std::unique_ptr<HostStats[]> stats;
 };
 
 // A snapshot of a cluster's membership. Replaced whole when DNS changes it; a
@@ -25,8 +41,13 @@ struct HostSet {
 };
 
 struct ClusterInfo {
-  explicit ClusterInfo(config::Cluster c) : config(std::move(c)) {}
+  ClusterInfo(config::Cluster c, stats::Store& store)
+      : config(std::move(c)),
+        stats(store.clusterScope(config.name)),
+        threads(store.mainThreadShard() + 1) {}
   config::Cluster config;
+  stats::Scope<stats::ClusterStats>& stats;
+  size_t threads;  // stats slots per host
   const std::string& name() const { return config.name; }
 };
 

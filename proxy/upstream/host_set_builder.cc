@@ -10,10 +10,10 @@
 
 namespace remora::upstream {
 
-std::shared_ptr<const HostSet> staticHostSet(const config::Cluster& cluster) {
+std::shared_ptr<const HostSet> staticHostSet(const ClusterInfo& cluster) {
   auto set = std::make_shared<HostSet>();
-  for (const config::LbEndpoint& e : cluster.endpoints) {
-    auto host = std::make_shared<Host>();
+  for (const config::LbEndpoint& e : cluster.config.endpoints) {
+    auto host = std::make_shared<Host>(cluster.threads);
     host->hostname = e.address.address;
     host->weight = e.load_balancing_weight;
     network::parseIpAddress(e.address.address, static_cast<uint16_t>(e.address.port_value),
@@ -37,6 +37,7 @@ DnsRefresher::DnsRefresher(uv_loop_t* loop, std::shared_ptr<const ClusterInfo> c
       cluster_(std::move(cluster)),
       on_update_(std::move(on_update)),
       on_round_(std::move(on_round)),
+      stats_(cluster_->stats.shard(cluster_->threads - 1)),
       refresh_timer_(loop, [this] { resolveAll(); }) {}
 
 DnsRefresher::~DnsRefresher() {
@@ -50,7 +51,7 @@ DnsRefresher::~DnsRefresher() {
 void DnsRefresher::start() { resolveAll(); }
 
 void DnsRefresher::resolveAll() {
-  ++attempts_;
+  stats_.update_attempt.inc();
   round_hosts_.clear();
   round_failed_ = false;
   addrinfo hints{};
@@ -113,7 +114,7 @@ void DnsRefresher::onResolved(uv_getaddrinfo_t* req, int status, addrinfo* resul
     }
     const bool logical = self->cluster_->config.type == config::Cluster::DiscoveryType::LogicalDns;
     for (const addrinfo* ai : chosen) {
-      auto host = std::make_shared<Host>();
+      auto host = std::make_shared<Host>(self->cluster_->threads);
       host->hostname = lookup->endpoint->address.address;
       host->weight = lookup->endpoint->load_balancing_weight;
       std::memcpy(&host->sockaddr, ai->ai_addr, ai->ai_addrlen);
@@ -137,10 +138,11 @@ void DnsRefresher::onResolved(uv_getaddrinfo_t* req, int status, addrinfo* resul
 
 void DnsRefresher::finishRound() {
   const bool success = !round_failed_;
-  success ? ++successes_ : ++failures_;
+  (success ? stats_.update_success : stats_.update_failure).inc();
   std::vector<std::string> addresses;
   for (const auto& h : round_hosts_) addresses.push_back(h->address);
   // A failed round keeps the last good membership rather than emptying it.
+  if (success && addresses == last_addresses_) stats_.update_no_rebuild.inc();
   if (success && addresses != last_addresses_) {
     last_addresses_ = addresses;
     auto set = std::make_shared<HostSet>();

@@ -15,7 +15,7 @@
 
 namespace remora::upstream {
 
-std::shared_ptr<const HostSet> staticHostSet(const config::Cluster& cluster);
+std::shared_ptr<const HostSet> staticHostSet(const ClusterInfo& cluster);
 
 class DnsRefresher {
  public:
@@ -27,9 +27,6 @@ class DnsRefresher {
   ~DnsRefresher();
 
   void start();
-  uint64_t attempts() const { return attempts_; }
-  uint64_t successes() const { return successes_; }
-  uint64_t failures() const { return failures_; }
 
  private:
   struct Lookup;
@@ -45,9 +42,7 @@ class DnsRefresher {
   std::vector<std::shared_ptr<const Host>> round_hosts_;
   bool round_failed_ = false;
   std::vector<std::string> last_addresses_;
-  uint64_t attempts_ = 0;
-  uint64_t successes_ = 0;
-  uint64_t failures_ = 0;
+  stats::ClusterStats& stats_;  // the main thread's shard
   Timer refresh_timer_;
 };
 

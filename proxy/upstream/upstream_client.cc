@@ -17,7 +17,13 @@ UpstreamClient::~UpstreamClient() = default;
 
 void UpstreamClient::onConnected() { pool_.onClientConnected(*this); }
 
+void UpstreamClient::write(std::string_view bytes) {
+  pool_.clusterStats().upstream_cx_tx_bytes_total.inc(bytes.size());
+  connection_.write(bytes);
+}
+
 void UpstreamClient::onData(std::string_view data) {
+  pool_.clusterStats().upstream_cx_rx_bytes_total.inc(data.size());
   if (idle) {
     // An idle connection must stay silent; anything else desynchronises it.
     connection_.close(network::TcpConnection::CloseMode::Abort);
@@ -32,6 +38,7 @@ void UpstreamClient::onData(std::string_view data) {
 }
 
 void UpstreamClient::onEof() {
+  peer_closed = true;
   const bool completed = codec_->onEof();
   UpstreamStreamCallbacks* stream = std::exchange(stream_, nullptr);
   connection_.close(network::TcpConnection::CloseMode::Abort);

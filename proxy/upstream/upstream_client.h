@@ -2,6 +2,7 @@
 // connection pool; lent to one stream at a time.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string_view>
 
@@ -59,9 +60,12 @@ class UpstreamClient : public network::ConnectionCallbacks,
   void onAboveHighWatermark() override;
   void onBelowLowWatermark() override;
   // http::CodecOutput
-  void write(std::string_view bytes) override { connection_.write(bytes); }
+  void write(std::string_view bytes) override;
 
   bool idle = false;
+  std::chrono::steady_clock::time_point created = std::chrono::steady_clock::now();
+  bool was_connected = false;
+  bool peer_closed = false;  // the upstream closed it (EOF), not us
 
  private:
   ConnPool& pool_;

@@ -1,0 +1,236 @@
+#include "telemetry/stats/stats_render.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <sstream>
+
+namespace remora::stats {
+
+namespace {
+bool selected(const MergedStat& s, const StatsQuery& q) {
+  if (q.used_only && !s.used) return false;
+  return !q.filter || RE2::PartialMatch(s.full_name, *q.filter);
+}
+
+std::string formatDouble(double v) {
+  if (std::isnan(v)) return "nan";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.10g", v);
+  return buf;
+}
+
+std::string quantileLabel(double q) {
+  std::string s = formatDouble(q * 100);
+  return "P" + s;
+}
+}  // namespace
+
+const std::vector<double>& supportedQuantiles() {
+  static const std::vector<double> q{0, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 1};
+  return q;
+}
+
+double histogramQuantile(const MergedStat& h, double q) {
+  if (h.count == 0 || !h.bounds) return std::nan("");
+  const HistogramBounds& bounds = *h.bounds;
+  const double target = q * static_cast<double>(h.count);
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < h.buckets.size(); ++i) {
+    const uint64_t before = cumulative;
+    cumulative += h.buckets[i];
+    if (h.buckets[i] == 0 || static_cast<double>(cumulative) < target) continue;
+    const double lower = i == 0 ? 0 : bounds[i - 1];
+    if (i >= bounds.size()) return lower;  // +Inf bucket: the highest finite bound
+    const double upper = bounds[i];
+    const double fraction =
+        (target - static_cast<double>(before)) / static_cast<double>(h.buckets[i]);
+    return lower + (upper - lower) * std::max(0.0, fraction);
+  }
+  return bounds.empty() ? 0 : bounds.back();
+}
+
+std::string renderText(const std::vector<MergedStat>& stats, const StatsQuery& query) {
+  std::string out;
+  for (const MergedStat& s : stats) {
+    if (s.type == MergedStat::Type::Histogram || !selected(s, query)) continue;
+    out += s.full_name;
+    out += ": ";
+    out +=
+        s.type == MergedStat::Type::Counter ? std::to_string(s.counter) : std::to_string(s.gauge);
+    out += '\n';
+  }
+  for (const MergedStat& s : stats) {
+    if (s.type != MergedStat::Type::Histogram || !selected(s, query)) continue;
+    out += s.full_name;
+    out += ':';
+    if (s.count == 0) {
+      out += " No recorded values\n";
+      continue;
+    }
+    for (double q : supportedQuantiles()) {
+      out += ' ' + quantileLabel(q) + "(nan," + formatDouble(histogramQuantile(s, q)) + ")";
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+std::string renderJson(const std::vector<MergedStat>& stats, const StatsQuery& query) {
+  std::string out = "{\"stats\":[";
+  bool first = true;
+  for (const MergedStat& s : stats) {
+    if (s.type == MergedStat::Type::Histogram || !selected(s, query)) continue;
+    if (!first) out += ',';
+    first = false;
+    out += "{\"name\":\"" + s.full_name + "\",\"value\":" +
+           (s.type == MergedStat::Type::Counter ? std::to_string(s.counter)
+                                                : std::to_string(s.gauge)) +
+           "}";
+  }
+  std::string histograms;
+  for (const MergedStat& s : stats) {
+    if (s.type != MergedStat::Type::Histogram || !selected(s, query)) continue;
+    if (!histograms.empty()) histograms += ',';
+    histograms += "{\"name\":\"" + s.full_name + "\",\"values\":[";
+    bool first_q = true;
+    for (double q : supportedQuantiles()) {
+      if (!first_q) histograms += ',';
+      first_q = false;
+      const double v = histogramQuantile(s, q);
+      histograms +=
+          "{\"interval\":null,\"cumulative\":" + (std::isnan(v) ? "null" : formatDouble(v)) + "}";
+    }
+    histograms += "]}";
+  }
+  if (!histograms.empty()) {
+    if (!first) out += ',';
+    out += "{\"histograms\":{\"supported_quantiles\":[";
+    bool first_q = true;
+    for (double q : supportedQuantiles()) {
+      if (!first_q) out += ',';
+      first_q = false;
+      out += formatDouble(q * 100);
+    }
+    out += "],\"computed_quantiles\":[" + histograms + "]}}";
+  }
+  out += "]}\n";
+  return out;
+}
+
+namespace {
+struct PrometheusName {
+  std::string family;
+  std::vector<prometheus::ClientMetric::Label> labels;
+};
+
+const char* scopeLabel(ScopeKind kind) {
+  switch (kind) {
+    case ScopeKind::Http:
+      return "envoy_http_conn_manager_prefix";
+    case ScopeKind::Cluster:
+      return "envoy_cluster_name";
+    case ScopeKind::Listener:
+      return "envoy_listener_address";
+    case ScopeKind::TcpProxy:
+      return "envoy_tcp_prefix";
+    default:
+      return nullptr;
+  }
+}
+
+const char* familyPrefix(ScopeKind kind) {
+  switch (kind) {
+    case ScopeKind::Http:
+      return "envoy_http_";
+    case ScopeKind::Cluster:
+      return "envoy_cluster_";
+    case ScopeKind::Listener:
+      return "envoy_listener_";
+    case ScopeKind::TcpProxy:
+      return "envoy_tcp_";
+    case ScopeKind::Server:
+      return "envoy_server_";
+    case ScopeKind::AccessLog:
+      return "envoy_access_log_";
+  }
+  return "envoy_";
+}
+
+bool isDigit(char c) { return c >= '0' && c <= '9'; }
+
+// Envoy's tag extraction for response codes: "<x>_5xx" -> "<x>_xx" with
+// envoy_response_code_class="5"; "upstream_rq_503" -> "upstream_rq" with
+// envoy_response_code="503".
+PrometheusName prometheusName(const MergedStat& s) {
+  PrometheusName n;
+  std::string stat = s.stat;
+  const size_t len = stat.size();
+  if (len > 4 && stat[len - 4] == '_' && isDigit(stat[len - 3]) &&
+      stat.compare(len - 2, 2, "xx") == 0) {
+    n.labels.push_back({"envoy_response_code_class", std::string(1, stat[len - 3])});
+    stat = stat.substr(0, len - 3) + "xx";
+  } else if (len > 4 && stat[len - 4] == '_' && isDigit(stat[len - 3]) && isDigit(stat[len - 2]) &&
+             isDigit(stat[len - 1])) {
+    n.labels.push_back({"envoy_response_code", stat.substr(len - 3)});
+    stat = stat.substr(0, len - 4);
+  }
+  if (const char* label = scopeLabel(s.kind)) n.labels.push_back({label, s.scope});
+  n.family = familyPrefix(s.kind) + stat;
+  return n;
+}
+}  // namespace
+
+std::vector<prometheus::MetricFamily> PrometheusCollector::Collect() const {
+  // Families in Envoy's order: counters, gauges, histograms, each by name.
+  std::map<std::pair<int, std::string>, prometheus::MetricFamily> families;
+  for (const MergedStat& s : store_.snapshot()) {
+    if (!selected(s, query_)) continue;
+    PrometheusName name = prometheusName(s);
+    const int order = static_cast<int>(s.type);
+    prometheus::MetricFamily& family = families[{order, name.family}];
+    family.name = name.family;
+    prometheus::ClientMetric metric;
+    metric.label = std::move(name.labels);
+    switch (s.type) {
+      case MergedStat::Type::Counter:
+        family.type = prometheus::MetricType::Counter;
+        metric.counter.value = static_cast<double>(s.counter);
+        break;
+      case MergedStat::Type::Gauge:
+        family.type = prometheus::MetricType::Gauge;
+        metric.gauge.value = static_cast<double>(s.gauge);
+        break;
+      case MergedStat::Type::Histogram: {
+        family.type = prometheus::MetricType::Histogram;
+        metric.histogram.sample_count = s.count;
+        metric.histogram.sample_sum = s.sum;
+        uint64_t cumulative = 0;
+        for (size_t i = 0; i < s.buckets.size(); ++i) {
+          cumulative += s.buckets[i];
+          const double bound =
+              i < s.bounds->size() ? (*s.bounds)[i] : std::numeric_limits<double>::infinity();
+          metric.histogram.bucket.push_back({cumulative, bound});
+        }
+        break;
+      }
+    }
+    family.metric.push_back(std::move(metric));
+  }
+  std::vector<prometheus::MetricFamily> out;
+  out.reserve(families.size());
+  for (auto& [key, family] : families) out.push_back(std::move(family));
+  return out;
+}
+
+std::string renderPrometheus(const Store& store, const StatsQuery& query) {
+  PrometheusCollector collector(store, query);
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, collector.Collect());
+  return out.str();
+}
+
+}  // namespace remora::stats

@@ -1,0 +1,206 @@
+#include "telemetry/stats/stats_store.h"
+
+#include <algorithm>
+
+namespace remora::stats {
+
+namespace {
+const char* kindPrefix(ScopeKind kind) {
+  switch (kind) {
+    case ScopeKind::Http:
+      return "http";
+    case ScopeKind::Cluster:
+      return "cluster";
+    case ScopeKind::Listener:
+      return "listener";
+    case ScopeKind::TcpProxy:
+      return "tcp";
+    case ScopeKind::Server:
+      return "server";
+    case ScopeKind::AccessLog:
+      return "access_log";
+  }
+  return "";
+}
+
+// Initialises each histogram of a fresh shard with its bounds.
+struct HistogramInit {
+  const std::string& prefix;
+  const BucketSelector& select;
+  void counter(const char*, Counter&) {}
+  void gauge(const char*, Gauge&) {}
+  void histogram(const char* name, Histogram& h) {
+    std::shared_ptr<const HistogramBounds> bounds;
+    if (select) bounds = select(prefix + name);
+    if (!bounds) {
+      bounds = std::shared_ptr<const HistogramBounds>(&defaultHistogramBounds(),
+                                                      [](const HistogramBounds*) {});
+    }
+    h.init(std::move(bounds));
+  }
+};
+
+// Adds one shard's values into `out`, in visit order; the first shard creates
+// the entries.
+struct MergeVisitor {
+  std::vector<MergedStat>& out;
+  size_t first;  // index of this scope's first entry in `out`
+  bool create;
+  ScopeKind kind;
+  const std::string& scope;
+  size_t i = 0;
+
+  MergedStat& entry(const char* name, MergedStat::Type type) {
+    if (create) {
+      MergedStat& s = out.emplace_back();
+      s.type = type;
+      s.kind = kind;
+      s.scope = scope;
+      s.stat = name;
+    }
+    return out[first + i++];
+  }
+  void counter(const char* name, Counter& c) {
+    entry(name, MergedStat::Type::Counter).counter += c.value();
+  }
+  void gauge(const char* name, Gauge& g) {
+    entry(name, MergedStat::Type::Gauge).gauge += g.value();
+  }
+  void histogram(const char* name, Histogram& h) {
+    MergedStat& s = entry(name, MergedStat::Type::Histogram);
+    const size_t n = h.bounds().size() + 1;
+    if (s.buckets.empty()) {
+      s.bounds = &h.bounds();
+      s.buckets.assign(n, 0);
+    }
+    for (size_t b = 0; b < n; ++b) s.buckets[b] += h.bucketCount(b);
+    s.count += h.count();
+    s.sum += h.sum();
+  }
+};
+
+template <typename S>
+void mergeCodes(const Scope<S>&, const std::string&, std::vector<MergedStat>&) {}
+
+template <>
+void mergeCodes<ClusterStats>(const Scope<ClusterStats>& scope, const std::string& name,
+                              std::vector<MergedStat>& out) {
+  for (int code = ResponseCodeCounters::kMin; code <= ResponseCodeCounters::kMax; ++code) {
+    uint64_t total = 0;
+    for (const auto& shard : scope.shards()) total += shard->upstream_rq_by_code.value(code);
+    if (total == 0) continue;  // codes exist once seen, as in Envoy
+    MergedStat& s = out.emplace_back();
+    s.type = MergedStat::Type::Counter;
+    s.kind = ScopeKind::Cluster;
+    s.scope = name;
+    s.stat = "upstream_rq_" + std::to_string(code);
+    s.counter = total;
+  }
+}
+}  // namespace
+
+namespace {
+std::string fullNameOf(const MergedStat& s) {
+  std::string out = kindPrefix(s.kind);
+  out += '.';
+  if (!s.scope.empty()) {
+    out += s.scope;
+    out += '.';
+  }
+  out += s.stat;
+  return out;
+}
+}  // namespace
+
+Store::Store(size_t workers, BucketSelector buckets)
+    : shards_(workers + 1), buckets_(std::move(buckets)) {
+  HistogramInit init{"server.", buckets_};
+  server().visit(init);
+  HistogramInit log_init{"access_log.", buckets_};
+  accessLog().visit(log_init);
+}
+
+template <typename S>
+Scope<S>& Store::getOrCreate(std::map<std::string, std::unique_ptr<Scope<S>>>& scopes,
+                             const std::string& name, const char* prefix) {
+  auto& slot = scopes[name];
+  if (!slot) {
+    slot = std::make_unique<Scope<S>>(name, shards_);
+    const std::string full_prefix = std::string(prefix) + "." + name + ".";
+    for (const auto& shard : slot->shards()) {
+      HistogramInit init{full_prefix, buckets_};
+      shard->visit(init);
+    }
+  }
+  return *slot;
+}
+
+Scope<HttpConnManagerStats>& Store::httpScope(const std::string& stat_prefix) {
+  return getOrCreate(http_, stat_prefix, "http");
+}
+Scope<ClusterStats>& Store::clusterScope(const std::string& cluster) {
+  return getOrCreate(clusters_, cluster, "cluster");
+}
+Scope<ListenerStats>& Store::listenerScope(const std::string& address) {
+  return getOrCreate(listeners_, address, "listener");
+}
+Scope<TcpProxyStats>& Store::tcpScope(const std::string& stat_prefix) {
+  return getOrCreate(tcp_, stat_prefix, "tcp");
+}
+
+template <typename S>
+void Store::merge(const Scope<S>& scope, ScopeKind kind, std::vector<MergedStat>& out) const {
+  const size_t first = out.size();
+  bool create = true;
+  for (const auto& shard : scope.shards()) {
+    MergeVisitor v{out, first, create, kind, scope.name()};
+    shard->visit(v);
+    create = false;
+  }
+  mergeCodes(scope, scope.name(), out);
+}
+
+std::vector<MergedStat> Store::snapshot() const {
+  std::vector<MergedStat> out;
+  for (const auto& [name, scope] : http_) merge(*scope, ScopeKind::Http, out);
+  for (const auto& [name, scope] : clusters_) merge(*scope, ScopeKind::Cluster, out);
+  for (const auto& [name, scope] : listeners_) merge(*scope, ScopeKind::Listener, out);
+  for (const auto& [name, scope] : tcp_) merge(*scope, ScopeKind::TcpProxy, out);
+  merge(server_, ScopeKind::Server, out);
+  merge(access_log_, ScopeKind::AccessLog, out);
+  for (MergedStat& s : out) {
+    s.full_name = fullNameOf(s);
+    applyBaseline(s);
+    s.used = s.type == MergedStat::Type::Counter ? s.counter > 0
+             : s.type == MergedStat::Type::Gauge ? s.gauge != 0
+                                                 : s.count > 0;
+  }
+  std::sort(out.begin(), out.end(),
+            [](const MergedStat& a, const MergedStat& b) { return a.full_name < b.full_name; });
+  return out;
+}
+
+void Store::applyBaseline(MergedStat& s) const {
+  if (baseline_.empty() || s.type == MergedStat::Type::Gauge) return;
+  auto it = baseline_.find(s.full_name);
+  if (it == baseline_.end()) return;
+  const Baseline& b = it->second;
+  s.counter -= std::min(s.counter, b.counter);
+  for (size_t i = 0; i < s.buckets.size() && i < b.buckets.size(); ++i) {
+    s.buckets[i] -= std::min(s.buckets[i], b.buckets[i]);
+  }
+  s.count -= std::min(s.count, b.count);
+  s.sum -= b.sum;
+}
+
+void Store::resetCounters() {
+  std::map<std::string, Baseline> fresh;
+  baseline_.clear();
+  for (const MergedStat& s : snapshot()) {
+    if (s.type == MergedStat::Type::Gauge) continue;
+    fresh[s.full_name] = Baseline{s.counter, s.buckets, s.count, s.sum};
+  }
+  baseline_ = std::move(fresh);
+}
+
+}  // namespace remora::stats

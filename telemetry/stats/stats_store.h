@@ -1,0 +1,106 @@
+// The stats store: every scope (an HTTP connection manager's stat_prefix, a
+// cluster, a listener, ...) has one shard per worker plus one for the main thread.
+// Shards are created on the main thread before the workers start and never move;
+// each is written by its own thread only. snapshot() merges the shards for the
+// admin endpoint (text, JSON, Prometheus) without stopping anyone.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "telemetry/stats/stat_definitions.h"
+
+namespace remora::stats {
+
+enum class ScopeKind { Http, Cluster, Listener, TcpProxy, Server, AccessLog };
+
+template <typename S>
+class Scope {
+ public:
+  Scope(std::string name, size_t shards) : name_(std::move(name)) {
+    for (size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<S>());
+  }
+  const std::string& name() const { return name_; }
+  S& shard(size_t thread_index) { return *shards_[thread_index]; }
+  const std::vector<std::unique_ptr<S>>& shards() const { return shards_; }
+
+ private:
+  std::string name_;
+  std::vector<std::unique_ptr<S>> shards_;
+};
+
+// One stat with its shards added up.
+struct MergedStat {
+  enum class Type { Counter, Gauge, Histogram };
+  Type type = Type::Counter;
+  ScopeKind kind = ScopeKind::Server;
+  std::string scope;  // the scope's name (cluster name, stat prefix, ...), empty for server
+  std::string stat;   // "upstream_rq_total", "upstream_rq_503"
+  uint64_t counter = 0;
+  int64_t gauge = 0;
+  const HistogramBounds* bounds = nullptr;
+  std::vector<uint64_t> buckets;  // per bucket, last is +Inf
+  uint64_t count = 0;
+  double sum = 0;
+  bool used = false;
+  // Envoy's dotted name: "cluster.web.upstream_rq_total".
+  std::string full_name;
+};
+
+// Picks a histogram's bucket bounds by its full name
+// (stats_config.histogram_bucket_settings); nullptr means Envoy's defaults.
+using BucketSelector = std::function<std::shared_ptr<const HistogramBounds>(const std::string&)>;
+
+class Store {
+ public:
+  // Shards 0..workers-1 belong to the workers; shard `workers` to the main thread.
+  Store(size_t workers, BucketSelector buckets = nullptr);
+
+  size_t mainThreadShard() const { return shards_ - 1; }
+
+  // Registration, main thread only, before the workers start. A name registered
+  // twice returns the same scope (Envoy merges stats of the same prefix).
+  Scope<HttpConnManagerStats>& httpScope(const std::string& stat_prefix);
+  Scope<ClusterStats>& clusterScope(const std::string& cluster);
+  Scope<ListenerStats>& listenerScope(const std::string& address);
+  Scope<TcpProxyStats>& tcpScope(const std::string& stat_prefix);
+  ServerStats& server() { return server_.shard(0); }
+  AccessLogStats& accessLog() { return access_log_.shard(0); }
+
+  // Every stat, merged, sorted by full name.
+  std::vector<MergedStat> snapshot() const;
+  // POST /reset_counters: later snapshots count counters and histograms from now.
+  // Writers are never touched, so a reset cannot race with them.
+  void resetCounters();
+
+ private:
+  template <typename S>
+  Scope<S>& getOrCreate(std::map<std::string, std::unique_ptr<Scope<S>>>& scopes,
+                        const std::string& name, const char* prefix);
+  template <typename S>
+  void merge(const Scope<S>& scope, ScopeKind kind, std::vector<MergedStat>& out) const;
+  void applyBaseline(MergedStat& s) const;
+
+  size_t shards_;
+  BucketSelector buckets_;
+  std::map<std::string, std::unique_ptr<Scope<HttpConnManagerStats>>> http_;
+  std::map<std::string, std::unique_ptr<Scope<ClusterStats>>> clusters_;
+  std::map<std::string, std::unique_ptr<Scope<ListenerStats>>> listeners_;
+  std::map<std::string, std::unique_ptr<Scope<TcpProxyStats>>> tcp_;
+  Scope<ServerStats> server_{"", 1};
+  Scope<AccessLogStats> access_log_{"", 1};
+  // Values at the last reset_counters, by full name.
+  struct Baseline {
+    uint64_t counter = 0;
+    std::vector<uint64_t> buckets;
+    uint64_t count = 0;
+    double sum = 0;
+  };
+  std::map<std::string, Baseline> baseline_;
+};
+
+}  // namespace remora::stats

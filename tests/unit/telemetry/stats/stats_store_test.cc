@@ -1,0 +1,161 @@
+#include "telemetry/stats/stats_store.h"
+
+#include <gtest/gtest.h>
+
+#include "telemetry/stats/stats_render.h"
+
+namespace remora::stats {
+namespace {
+
+const MergedStat& find(const std::vector<MergedStat>& stats, const std::string& name) {
+  for (const MergedStat& s : stats) {
+    if (s.full_name == name) return s;
+  }
+  static MergedStat missing;
+  ADD_FAILURE() << "no stat " << name;
+  return missing;
+}
+
+TEST(StatsStoreTest, MergesShardsOfEveryThread) {
+  Store store(2);  // two workers and the main thread
+  auto& cluster = store.clusterScope("web");
+  cluster.shard(0).upstream_rq_total.inc();
+  cluster.shard(1).upstream_rq_total.inc(2);
+  cluster.shard(store.mainThreadShard()).update_attempt.inc();
+  cluster.shard(0).upstream_cx_active.inc();
+  cluster.shard(1).upstream_cx_active.inc();
+  cluster.shard(1).upstream_cx_active.dec();
+  cluster.shard(0).upstream_rq_time.record(3);
+  cluster.shard(1).upstream_rq_time.record(700);
+
+  const auto stats = store.snapshot();
+  EXPECT_EQ(find(stats, "cluster.web.upstream_rq_total").counter, 3u);
+  EXPECT_EQ(find(stats, "cluster.web.update_attempt").counter, 1u);
+  EXPECT_EQ(find(stats, "cluster.web.upstream_cx_active").gauge, 1);
+  const MergedStat& time = find(stats, "cluster.web.upstream_rq_time");
+  EXPECT_EQ(time.count, 2u);
+  EXPECT_DOUBLE_EQ(time.sum, 703);
+  // Envoy's buckets: 3 falls in (1,5], 700 in (500,1000].
+  EXPECT_EQ(time.buckets[2], 1u);
+  EXPECT_EQ(time.buckets[9], 1u);
+}
+
+TEST(StatsStoreTest, ResponseCodesAppearOnceSeen) {
+  Store store(1);
+  auto& cluster = store.clusterScope("web");
+  cluster.shard(0).upstream_rq_by_code.inc(503);
+  cluster.shard(0).upstream_rq_by_code.inc(503);
+  cluster.shard(0).upstreamResponseClass(503).inc();
+  const auto stats = store.snapshot();
+  EXPECT_EQ(find(stats, "cluster.web.upstream_rq_503").counter, 2u);
+  EXPECT_EQ(find(stats, "cluster.web.upstream_rq_5xx").counter, 1u);
+  for (const MergedStat& s : stats) EXPECT_NE(s.full_name, "cluster.web.upstream_rq_200");
+}
+
+TEST(StatsStoreTest, SnapshotIsSortedAndMarksUse) {
+  Store store(1);
+  store.httpScope("ingress").shard(0).downstream_rq_total.inc();
+  const auto stats = store.snapshot();
+  for (size_t i = 1; i < stats.size(); ++i) EXPECT_LT(stats[i - 1].full_name, stats[i].full_name);
+  EXPECT_TRUE(find(stats, "http.ingress.downstream_rq_total").used);
+  EXPECT_FALSE(find(stats, "http.ingress.downstream_rq_completed").used);
+}
+
+TEST(StatsStoreTest, ResetCountersLeavesGaugesAndWriters) {
+  Store store(1);
+  auto& http = store.httpScope("ingress").shard(0);
+  http.downstream_rq_total.inc(5);
+  http.downstream_rq_active.inc();
+  http.downstream_rq_time.record(2);
+  store.resetCounters();
+  http.downstream_rq_total.inc();
+  const auto stats = store.snapshot();
+  EXPECT_EQ(find(stats, "http.ingress.downstream_rq_total").counter, 1u);
+  EXPECT_EQ(find(stats, "http.ingress.downstream_rq_active").gauge, 1);
+  EXPECT_EQ(find(stats, "http.ingress.downstream_rq_time").count, 0u);
+}
+
+TEST(StatsStoreTest, CustomBucketsBySelector) {
+  auto bounds = std::make_shared<const HistogramBounds>(HistogramBounds{1, 2});
+  Store store(1, [&](const std::string& name) {
+    return name == "cluster.web.upstream_rq_time" ? bounds : nullptr;
+  });
+  auto& c = store.clusterScope("web").shard(0);
+  c.upstream_rq_time.record(1.5);
+  c.upstream_rq_time.record(9);
+  const auto stats = store.snapshot();
+  const MergedStat& time = find(stats, "cluster.web.upstream_rq_time");
+  ASSERT_EQ(time.buckets.size(), 3u);
+  EXPECT_EQ(time.buckets[1], 1u);
+  EXPECT_EQ(time.buckets[2], 1u);
+  EXPECT_EQ(find(stats, "cluster.web.upstream_cx_connect_ms").buckets.size(),
+            defaultHistogramBounds().size() + 1);
+}
+
+TEST(StatsRenderTest, TextFormatWithFilterAndUsedOnly) {
+  Store store(1);
+  store.clusterScope("web").shard(0).upstream_rq_total.inc(7);
+  store.clusterScope("api").shard(0).upstream_rq_total.inc(1);
+  StatsQuery query;
+  query.filter = std::make_unique<RE2>("upstream_rq_total");
+  query.used_only = true;
+  EXPECT_EQ(renderText(store.snapshot(), query),
+            "cluster.api.upstream_rq_total: 1\ncluster.web.upstream_rq_total: 7\n");
+}
+
+TEST(StatsRenderTest, HistogramQuantilesInterpolateWithinBuckets) {
+  Store store(1);
+  auto& h = store.clusterScope("web").shard(0).upstream_rq_time;
+  for (int i = 0; i < 4; ++i) h.record(7);  // all in (5,10]
+  const auto stats = store.snapshot();
+  const MergedStat& time = find(stats, "cluster.web.upstream_rq_time");
+  EXPECT_DOUBLE_EQ(histogramQuantile(time, 0.5), 7.5);
+  EXPECT_DOUBLE_EQ(histogramQuantile(time, 1.0), 10);
+  StatsQuery query;
+  query.filter = std::make_unique<RE2>("^cluster.web.upstream_rq_time$");
+  EXPECT_EQ(renderText(stats, query),
+            "cluster.web.upstream_rq_time: P0(nan,5) P25(nan,6.25) P50(nan,7.5) P75(nan,8.75) "
+            "P90(nan,9.5) P95(nan,9.75) P99(nan,9.95) P99.5(nan,9.975) P99.9(nan,9.995) "
+            "P100(nan,10)\n");
+}
+
+TEST(StatsRenderTest, PrometheusUsesEnvoyNamesAndTags) {
+  Store store(1);
+  auto& c = store.clusterScope("web").shard(0);
+  c.upstream_rq_by_code.inc(503);
+  c.upstreamResponseClass(503).inc();
+  c.upstream_rq_time.record(3);
+  store.httpScope("ingress").shard(0).downstreamResponseClass(200).inc();
+  StatsQuery query;
+  query.filter = std::make_unique<RE2>("upstream_rq_5|upstream_rq_time|downstream_rq_2xx");
+  const std::string text = renderPrometheus(store, query);
+  EXPECT_NE(
+      text.find(
+          "# TYPE envoy_cluster_upstream_rq counter\n"
+          "envoy_cluster_upstream_rq{envoy_response_code=\"503\",envoy_cluster_name=\"web\"} 1\n"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(text.find("envoy_cluster_upstream_rq_xx{envoy_response_code_class=\"5\","
+                      "envoy_cluster_name=\"web\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("envoy_http_downstream_rq_xx{envoy_response_code_class=\"2\","
+                      "envoy_http_conn_manager_prefix=\"ingress\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find("envoy_cluster_upstream_rq_time_bucket{envoy_cluster_name=\"web\",le=\"5\"} 1\n"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find(
+          "envoy_cluster_upstream_rq_time_bucket{envoy_cluster_name=\"web\",le=\"+Inf\"} 1\n"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(text.find("envoy_cluster_upstream_rq_time_count{envoy_cluster_name=\"web\"} 1\n"),
+            std::string::npos)
+      << text;
+}
+
+}  // namespace
+}  // namespace remora::stats
