@@ -119,6 +119,7 @@ void ActiveStream::prepareRequest() {
   options.preserve_external_request_id = cfg.config.preserve_external_request_id;
   applyForwardingHeaders(request_, connection_.remoteIp(), request_.scheme, options,
                          connection_.context().resources.random);
+  writeChildSpan(request_.headers, connection_.context().resources.random);
 }
 
 void ActiveStream::onRequestEnd() {

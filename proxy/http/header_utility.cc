@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <array>
 #include <vector>
 
@@ -110,6 +111,31 @@ std::string applyForwardingHeaders(RequestHead& request, std::string_view remote
   }
   if (external) request.headers.set("x-envoy-external-address", trusted_client);
   return trusted_client;
+}
+
+bool writeChildSpan(HeaderMap& headers, std::mt19937_64& random) {
+  const std::string* value = headers.get("traceparent");
+  if (!value) return false;
+  // version "-" trace-id(32) "-" parent-id(16) "-" flags(2), lower-case hex.
+  const std::string& tp = *value;
+  auto hex = [](std::string_view s) {
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  };
+  const std::string_view v(tp);
+  if (v.size() < 55 || v[2] != '-' || v[35] != '-' || v[52] != '-' || !hex(v.substr(0, 2)) ||
+      v.substr(0, 2) == "ff" || !hex(v.substr(3, 32)) || !hex(v.substr(36, 16)) ||
+      !hex(v.substr(53, 2)) || v.substr(3, 32) == std::string(32, '0') ||
+      (v.substr(0, 2) == "00" && v.size() != 55)) {
+    return false;
+  }
+  uint64_t span = 0;
+  while (span == 0) span = random();  // all-zero ids are invalid
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string updated(tp);
+  for (int i = 0; i < 16; ++i) updated[36 + i] = kHex[(span >> ((15 - i) * 4)) & 0xf];
+  headers.set("traceparent", updated);
+  return true;
 }
 
 std::string generateUuid(std::mt19937_64& random) {

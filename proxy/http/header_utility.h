@@ -46,6 +46,11 @@ std::string applyForwardingHeaders(RequestHead& request, std::string_view remote
                                    std::string_view scheme, const ForwardingOptions& options,
                                    std::mt19937_64& random);
 
+// W3C Trace Context: a valid traceparent gets a new parent-id (this hop's span), so
+// the trace continues through the sidecar; tracestate passes unchanged. Returns
+// false (and leaves the header alone) when there is none or it is malformed.
+bool writeChildSpan(HeaderMap& headers, std::mt19937_64& random);
+
 // A random (version 4) UUID in canonical form.
 std::string generateUuid(std::mt19937_64& random);
 

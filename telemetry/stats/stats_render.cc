@@ -1,12 +1,10 @@
 #include "telemetry/stats/stats_render.h"
 
-#include <prometheus/text_serializer.h>
-
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 #include <map>
-#include <sstream>
 
 namespace remora::stats {
 
@@ -178,7 +176,7 @@ PrometheusName prometheusName(const MergedStat& s) {
     n.labels.push_back({"envoy_response_code", stat.substr(len - 3)});
     stat = stat.substr(0, len - 4);
   }
-  if (const char* label = scopeLabel(s.kind)) n.labels.push_back({label, s.scope});
+  if (const char* label = scopeLabel(s.kind)) n.labels.push_back({label, *s.scope});
   n.family = familyPrefix(s.kind) + stat;
   return n;
 }
@@ -226,11 +224,145 @@ std::vector<prometheus::MetricFamily> PrometheusCollector::Collect() const {
   return out;
 }
 
+namespace {
+// prometheus-cpp prints doubles with precision max_digits10 - 1 (%.16g).
+void appendDouble(std::string& out, double v) {
+  if (std::isnan(v)) {
+    out += "Nan";
+  } else if (std::isinf(v)) {
+    out += v < 0 ? "-Inf" : "+Inf";
+  } else if (v == std::floor(v) && std::fabs(v) < 1e15) {
+    char buf[24];
+    const auto end = std::to_chars(buf, buf + sizeof(buf), static_cast<int64_t>(v)).ptr;
+    out.append(buf, end);
+  } else {
+    char buf[32];
+    const int n = std::snprintf(buf, sizeof(buf), "%.16g", v);
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+void appendEscaped(std::string& out, std::string_view s) {
+  for (char c : s) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+}
+
+// name + suffix + {labels[,extra]} + " "
+void appendHead(std::string& out, const prometheus::MetricFamily& family,
+                const prometheus::ClientMetric& metric, std::string_view suffix,
+                std::string_view extra_name = {}, std::string_view extra_value = {}) {
+  out += family.name;
+  out += suffix;
+  if (!metric.label.empty() || !extra_name.empty()) {
+    out += '{';
+    const char* separator = "";
+    for (const auto& label : metric.label) {
+      out += separator;
+      out += label.name;
+      out += "=\"";
+      appendEscaped(out, label.value);
+      out += '"';
+      separator = ",";
+    }
+    if (!extra_name.empty()) {
+      out += separator;
+      out += extra_name;
+      out += "=\"";
+      out += extra_value;
+      out += '"';
+    }
+    out += '}';
+  }
+  out += ' ';
+}
+
+void appendTail(std::string& out, const prometheus::ClientMetric& metric) {
+  if (metric.timestamp_ms != 0) {
+    out += ' ';
+    out += std::to_string(metric.timestamp_ms);
+  }
+  out += '\n';
+}
+}  // namespace
+
+void writePrometheusText(const std::vector<prometheus::MetricFamily>& families, std::string& out) {
+  std::map<double, std::string> bound_text;  // a handful of distinct bucket bounds
+  for (const prometheus::MetricFamily& family : families) {
+    if (!family.help.empty()) out += "# HELP " + family.name + " " + family.help + "\n";
+    out += "# TYPE " + family.name;
+    switch (family.type) {
+      case prometheus::MetricType::Counter:
+        out += " counter\n";
+        break;
+      case prometheus::MetricType::Gauge:
+        out += " gauge\n";
+        break;
+      case prometheus::MetricType::Histogram:
+        out += " histogram\n";
+        break;
+      case prometheus::MetricType::Summary:
+        out += " summary\n";
+        break;
+      default:
+        out += " untyped\n";
+        break;
+    }
+    for (const prometheus::ClientMetric& metric : family.metric) {
+      switch (family.type) {
+        case prometheus::MetricType::Counter:
+          appendHead(out, family, metric, "");
+          appendDouble(out, metric.counter.value);
+          appendTail(out, metric);
+          break;
+        case prometheus::MetricType::Gauge:
+          appendHead(out, family, metric, "");
+          appendDouble(out, metric.gauge.value);
+          appendTail(out, metric);
+          break;
+        case prometheus::MetricType::Histogram: {
+          appendHead(out, family, metric, "_count");
+          out += std::to_string(metric.histogram.sample_count);
+          appendTail(out, metric);
+          appendHead(out, family, metric, "_sum");
+          appendDouble(out, metric.histogram.sample_sum);
+          appendTail(out, metric);
+          double last = -std::numeric_limits<double>::infinity();
+          for (const auto& bucket : metric.histogram.bucket) {
+            std::string& le = bound_text[bucket.upper_bound];
+            if (le.empty()) appendDouble(le, bucket.upper_bound);
+            appendHead(out, family, metric, "_bucket", "le", le);
+            out += std::to_string(bucket.cumulative_count);
+            appendTail(out, metric);
+            last = bucket.upper_bound;
+          }
+          if (last != std::numeric_limits<double>::infinity()) {
+            appendHead(out, family, metric, "_bucket", "le", "+Inf");
+            out += std::to_string(metric.histogram.sample_count);
+            appendTail(out, metric);
+          }
+          break;
+        }
+        default:
+          break;  // Remora produces no summaries or untyped samples
+      }
+    }
+  }
+}
+
 std::string renderPrometheus(const Store& store, const StatsQuery& query) {
   PrometheusCollector collector(store, query);
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, collector.Collect());
-  return out.str();
+  std::string out;
+  writePrometheusText(collector.Collect(), out);
+  return out;
 }
 
 }  // namespace remora::stats

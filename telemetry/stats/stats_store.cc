@@ -47,7 +47,7 @@ struct MergeVisitor {
   size_t first;  // index of this scope's first entry in `out`
   bool create;
   ScopeKind kind;
-  const std::string& scope;
+  const std::string* scope;
   size_t i = 0;
 
   MergedStat& entry(const char* name, MergedStat::Type type) {
@@ -92,7 +92,7 @@ void mergeCodes<ClusterStats>(const Scope<ClusterStats>& scope, const std::strin
     MergedStat& s = out.emplace_back();
     s.type = MergedStat::Type::Counter;
     s.kind = ScopeKind::Cluster;
-    s.scope = name;
+    s.scope = &name;
     s.stat = "upstream_rq_" + std::to_string(code);
     s.counter = total;
   }
@@ -103,8 +103,8 @@ namespace {
 std::string fullNameOf(const MergedStat& s) {
   std::string out = kindPrefix(s.kind);
   out += '.';
-  if (!s.scope.empty()) {
-    out += s.scope;
+  if (!s.scope->empty()) {
+    out += *s.scope;
     out += '.';
   }
   out += s.stat;
@@ -153,21 +153,25 @@ void Store::merge(const Scope<S>& scope, ScopeKind kind, std::vector<MergedStat>
   const size_t first = out.size();
   bool create = true;
   for (const auto& shard : scope.shards()) {
-    MergeVisitor v{out, first, create, kind, scope.name()};
+    MergeVisitor v{out, first, create, kind, &scope.name()};
     shard->visit(v);
     create = false;
   }
   mergeCodes(scope, scope.name(), out);
+  // Sort this scope's stats only: scopes already come in name order.
+  std::sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+            [](const MergedStat& a, const MergedStat& b) { return a.stat < b.stat; });
 }
 
 std::vector<MergedStat> Store::snapshot() const {
   std::vector<MergedStat> out;
-  for (const auto& [name, scope] : http_) merge(*scope, ScopeKind::Http, out);
-  for (const auto& [name, scope] : clusters_) merge(*scope, ScopeKind::Cluster, out);
-  for (const auto& [name, scope] : listeners_) merge(*scope, ScopeKind::Listener, out);
-  for (const auto& [name, scope] : tcp_) merge(*scope, ScopeKind::TcpProxy, out);
-  merge(server_, ScopeKind::Server, out);
+  // Kinds in the alphabetical order of their prefixes.
   merge(access_log_, ScopeKind::AccessLog, out);
+  for (const auto& [name, scope] : clusters_) merge(*scope, ScopeKind::Cluster, out);
+  for (const auto& [name, scope] : http_) merge(*scope, ScopeKind::Http, out);
+  for (const auto& [name, scope] : listeners_) merge(*scope, ScopeKind::Listener, out);
+  merge(server_, ScopeKind::Server, out);
+  for (const auto& [name, scope] : tcp_) merge(*scope, ScopeKind::TcpProxy, out);
   for (MergedStat& s : out) {
     s.full_name = fullNameOf(s);
     applyBaseline(s);
@@ -175,8 +179,6 @@ std::vector<MergedStat> Store::snapshot() const {
              : s.type == MergedStat::Type::Gauge ? s.gauge != 0
                                                  : s.count > 0;
   }
-  std::sort(out.begin(), out.end(),
-            [](const MergedStat& a, const MergedStat& b) { return a.full_name < b.full_name; });
   return out;
 }
 

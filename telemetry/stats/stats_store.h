@@ -38,8 +38,8 @@ struct MergedStat {
   enum class Type { Counter, Gauge, Histogram };
   Type type = Type::Counter;
   ScopeKind kind = ScopeKind::Server;
-  std::string scope;  // the scope's name (cluster name, stat prefix, ...), empty for server
-  std::string stat;   // "upstream_rq_total", "upstream_rq_503"
+  const std::string* scope = nullptr;  // cluster name, stat prefix, ...; empty for server
+  std::string stat;                    // "upstream_rq_total", "upstream_rq_503"
   uint64_t counter = 0;
   int64_t gauge = 0;
   const HistogramBounds* bounds = nullptr;
@@ -71,7 +71,8 @@ class Store {
   ServerStats& server() { return server_.shard(0); }
   AccessLogStats& accessLog() { return access_log_.shard(0); }
 
-  // Every stat, merged, sorted by full name.
+  // Every stat, merged, ordered by kind, scope and stat name (which is Envoy's
+  // sorted-by-name order but for scope names that sort differently with the dot).
   std::vector<MergedStat> snapshot() const;
   // POST /reset_counters: later snapshots count counters and histograms from now.
   // Writers are never touched, so a reset cannot race with them.

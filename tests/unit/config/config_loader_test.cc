@@ -500,6 +500,80 @@ TEST(ConfigLoaderTest, HttpConnectionManagerOptions) {
             "static_resources.listeners[0].filter_chains[0].filters[0].typed_config");
 }
 
+TEST(ConfigLoaderTest, AccessLogEntriesAreKeptForTheAccessLogger) {
+  const std::string yaml = replaced(kHttpProxy, "stat_prefix: ingress\n", R"(stat_prefix: ingress
+          access_log:
+          - name: envoy.access_loggers.file
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+              path: /dev/stdout
+            filter: {not_health_check_filter: {}}
+          - name: envoy.access_loggers.stdout
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog
+)") + R"(  - name: tcp
+    address: {socket_address: {address: 0.0.0.0, port_value: 10001}}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.tcp_proxy
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+          stat_prefix: tcp
+          cluster: app
+          access_log:
+          - name: envoy.access_loggers.stderr
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StderrAccessLog
+)";
+  const Bootstrap bootstrap = loadBootstrapString(yaml, "t.yaml");
+  const std::vector<AccessLogEntry>& http_logs =
+      bootstrap.listeners[0].filter_chains[0].http_connection_manager->access_log;
+  ASSERT_EQ(http_logs.size(), 2u);
+  EXPECT_EQ(http_logs[0].name, "envoy.access_loggers.file");
+  EXPECT_EQ(http_logs[0].type_url,
+            "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog");
+  EXPECT_EQ(http_logs[0].typed_config.path(),
+            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.access_log[0]"
+            ".typed_config");
+  EXPECT_EQ(http_logs[0].typed_config.required("path").asString(), "/dev/stdout");
+  EXPECT_TRUE(http_logs[0].filter.valid());
+  EXPECT_EQ(http_logs[0].filter.path(),
+            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.access_log[0]"
+            ".filter");
+  EXPECT_EQ(http_logs[0].source.location(), "t.yaml:19:13");
+  EXPECT_EQ(http_logs[1].name, "envoy.access_loggers.stdout");
+  EXPECT_FALSE(http_logs[1].filter.valid());
+  const std::vector<AccessLogEntry>& tcp_logs =
+      bootstrap.listeners[1].filter_chains[0].tcp_proxy->access_log;
+  ASSERT_EQ(tcp_logs.size(), 1u);
+  EXPECT_EQ(tcp_logs[0].type_url,
+            "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StderrAccessLog");
+}
+
+TEST(ConfigLoaderTest, AccessLogEntryErrors) {
+  auto withLog = [](std::string_view entry) {
+    return replaced(
+        kHttpProxy, "stat_prefix: ingress\n",
+        "stat_prefix: ingress\n          access_log:\n          - " + std::string(entry) + "\n");
+  };
+  EXPECT_EQ(loadError(withLog("{typed_config: {\"@type\": x}}")),
+            "t.yaml:19:13: static_resources.listeners[0].filter_chains[0].filters[0].typed_config."
+            "access_log[0].name: missing required field 'name'");
+  EXPECT_EQ(loadError(withLog("{name: \"\"}")),
+            "t.yaml:19:20: static_resources.listeners[0].filter_chains[0].filters[0].typed_config."
+            "access_log[0].name: access log name must not be empty");
+  EXPECT_EQ(loadError(withLog("{name: x, typed_config: {path: /tmp/a.log}}")),
+            "t.yaml:19:37: static_resources.listeners[0].filter_chains[0].filters[0].typed_config."
+            "access_log[0].typed_config.@type: missing required field '@type'");
+  EXPECT_EQ(loadError(withLog("{name: x, path: /tmp/a.log}")),
+            "t.yaml:19:23: static_resources.listeners[0].filter_chains[0].filters[0].typed_config."
+            "access_log[0].path: unknown field 'path'");
+  EXPECT_EQ(
+      loadError(replaced(kHttpProxy, "  - name: http\n", "  - name: http\n    access_log: []\n")),
+      "t.yaml:11:5: static_resources.listeners[0].access_log: unsupported field "
+      "'access_log'");
+}
+
 TEST(ConfigLoaderTest, AdminAccessLogPathOnlyDevNull) {
   EXPECT_EQ(loadError("admin:\n  access_log_path: /dev/null\n"), "no error");
   EXPECT_EQ(loadError("admin:\n  access_log_path: /tmp/admin.log\n"),

@@ -129,3 +129,39 @@ TEST(HeaderUtilityTest, NoRequestIdWhenGenerationIsOff) {
 
 }  // namespace
 }  // namespace remora::http
+
+namespace remora::http {
+namespace {
+
+TEST(TraceContextTest, ValidTraceparentGetsANewParentId) {
+  std::mt19937_64 random(7);
+  HeaderMap headers;
+  headers.add("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  headers.add("tracestate", "congo=t61rcWkgMzE");
+  ASSERT_TRUE(writeChildSpan(headers, random));
+  const std::string& tp = *headers.get("traceparent");
+  EXPECT_EQ(tp.substr(0, 36), "00-4bf92f3577b34da6a3ce929d0e0e4736-");
+  EXPECT_EQ(tp.substr(52), "-01");
+  EXPECT_NE(tp.substr(36, 16), "00f067aa0ba902b7");
+  EXPECT_TRUE(std::regex_match(tp.substr(36, 16), std::regex("[0-9a-f]{16}")));
+  EXPECT_EQ(*headers.get("tracestate"), "congo=t61rcWkgMzE");
+}
+
+TEST(TraceContextTest, MalformedTraceparentIsLeftAlone) {
+  std::mt19937_64 random(7);
+  for (const char* bad : {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+                          "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+                          "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                          "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"}) {
+    HeaderMap headers;
+    headers.add("traceparent", bad);
+    EXPECT_FALSE(writeChildSpan(headers, random)) << bad;
+    EXPECT_EQ(*headers.get("traceparent"), bad);
+  }
+  HeaderMap none;
+  EXPECT_FALSE(writeChildSpan(none, random));
+  EXPECT_FALSE(none.has("traceparent"));
+}
+
+}  // namespace
+}  // namespace remora::http
