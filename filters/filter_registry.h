@@ -16,6 +16,9 @@
 namespace remora::upstream {
 class ClusterManager;
 }
+namespace remora::telemetry {
+class WorkerAccessLogs;
+}
 
 namespace remora::filters {
 
@@ -24,6 +27,8 @@ struct FilterContext {
   WorkerResources& resources;
   upstream::ClusterManager& clusters;
   const ServerState& server;
+  // This worker's access log buffers.
+  telemetry::WorkerAccessLogs& access_logs;
 };
 
 using FilterFactoryCb = std::function<std::unique_ptr<StreamFilter>(FilterContext&)>;

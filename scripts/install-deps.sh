@@ -9,6 +9,7 @@ packages=(
   prometheus-cpp-dev libyaml-cpp-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl python3 python3-pytest nginx-light netcat-openbsd procps
+  prometheus
 )
 
 missing=()
@@ -20,5 +21,15 @@ if ((${#missing[@]})); then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -q
+  # Packages with daemons (nginx, prometheus) must not start them: tests run their
+  # own instances on free ports.
+  no_start=$(mktemp)
+  printf '#!/bin/sh\nexit 101\n' > "$no_start"
+  chmod +x "$no_start"
+  had_policy=0
+  [ -e /usr/sbin/policy-rc.d ] && had_policy=1
+  [ "$had_policy" = 1 ] || $SUDO cp "$no_start" /usr/sbin/policy-rc.d
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  [ "$had_policy" = 1 ] || $SUDO rm -f /usr/sbin/policy-rc.d
+  rm -f "$no_start"
 fi

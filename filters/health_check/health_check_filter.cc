@@ -4,6 +4,10 @@
 
 namespace remora::filters::health_check {
 
+namespace {
+constexpr std::string_view kImmediateFailHeader = "x-envoy-immediate-health-check-fail";
+}  // namespace
+
 FilterFactoryCb HealthCheckFactory::createFilterFactory(
     const config::ConfigNode& typed_config) const {
   if (!typed_config.valid()) typed_config.fail("missing typed_config for health_check filter");
@@ -25,11 +29,17 @@ FilterStatus HealthCheckFilter::onRequestHeaders(http::RequestHead& head, bool) 
   for (const router::HeaderMatcher& m : config_->headers) {
     if (!m.matches(head)) return FilterStatus::Continue;
   }
-  is_health_check_ = true;
-  const bool failed = server_.health_check_failed.load(std::memory_order_relaxed);
-  if (failed) {
-    callbacks().sendLocalReply(503, "", "health_check_failed",
-                               stream::ResponseFlag::FailedLocalHealthCheck);
+  if (server_.health_check_failed.load(std::memory_order_relaxed)) {
+    // Not sendLocalReply: a filter's own local reply skips its response phase, and
+    // this 503 must carry the header too.
+    stream::StreamInfo& info = callbacks().streamInfo();
+    info.setFlag(stream::ResponseFlag::FailedLocalHealthCheck);
+    info.response_code_details = "health_check_failed";
+    http::ResponseHead response;
+    response.status = 503;
+    response.headers.add("content-length", "0");
+    response.headers.add(kImmediateFailHeader, "true");
+    callbacks().encodeHeaders(std::move(response), true);
     return FilterStatus::Stop;
   }
   if (config_->pass_through_mode) return FilterStatus::Continue;
@@ -38,8 +48,10 @@ FilterStatus HealthCheckFilter::onRequestHeaders(http::RequestHead& head, bool) 
 }
 
 FilterStatus HealthCheckFilter::onResponseHeaders(http::ResponseHead& head, bool) {
-  if (is_health_check_ && server_.health_check_failed.load(std::memory_order_relaxed)) {
-    head.headers.set("x-envoy-immediate-health-check-fail", "true");
+  // As in Envoy, every response says so while failed, so a downstream proxy stops
+  // sending here at once.
+  if (server_.health_check_failed.load(std::memory_order_relaxed)) {
+    head.headers.set(kImmediateFailHeader, "true");
   }
   return FilterStatus::Continue;
 }

@@ -22,7 +22,6 @@ class HealthCheckFilter : public StreamFilter {
  private:
   std::shared_ptr<const HealthCheckConfig> config_;
   const ServerState& server_;
-  bool is_health_check_ = false;
 };
 
 }  // namespace remora::filters::health_check

@@ -124,6 +124,7 @@ void ActiveStream::prepareRequest() {
 
 void ActiveStream::onRequestEnd() {
   request_complete_ = true;
+  info_.last_downstream_rx_byte = stream::StreamInfo::Clock::now();
   request_timer_.disarm();
   connection_.onRequestComplete();
 }
@@ -281,6 +282,7 @@ void ActiveStream::runResponseHeaders(size_t from) {
   ResponseHead head = std::move(*paused_response_);
   paused_response_.reset();
   finalizeResponseHeaders(head);
+  if (!connection_.config().access_logs.empty()) logged_response_ = head;
   touch();
   encoder_.encodeHeaders(head, response_headers_end_);
   if (response_headers_end_) onResponseEnd();
@@ -341,6 +343,7 @@ void ActiveStream::encodeTrailers(HeaderMap&& trailers) {
     if (finished_) return;
   }
   encoder_.encodeTrailers(trailers);
+  if (!connection_.config().access_logs.empty()) logged_trailers_ = trailers;
   onResponseEnd();
 }
 
@@ -395,6 +398,7 @@ void ActiveStream::finish(bool reset) {
   request_timer_.disarm();
   info_.end = stream::StreamInfo::Clock::now();
   recordStats();
+  writeAccessLogs();
   for (auto& filter : filters_) filter->onLog(info_);
   for (auto& filter : filters_) filter->onDestroy();
   connection_.onStreamFinished(reset);
@@ -408,6 +412,14 @@ void ActiveStream::recordStats() {
   if (info_.hasFlag(stream::ResponseFlag::NoClusterFound)) stats.no_cluster.inc();
   stats.downstream_rq_time.record(
       std::chrono::duration<double, std::milli>(*info_.end - info_.start).count());
+}
+
+void ActiveStream::writeAccessLogs() {
+  const auto& logs = connection_.config().access_logs;
+  if (logs.empty()) return;
+  const telemetry::LogContext context{&request_, logged_response_ ? &*logged_response_ : nullptr,
+                                      logged_trailers_ ? &*logged_trailers_ : nullptr, info_};
+  for (const auto& log : logs) connection_.context().access_logs.log(*log, context);
 }
 
 void ActiveStream::setDownstreamReadEnabled(bool enabled) {
@@ -506,14 +518,7 @@ void ConnectionManager::handleCodecError(const CodecError& error) {
     connection_->close(network::TcpConnection::CloseMode::FlushWrite);
     return;
   }
-  if (!stream_) {
-    // Rejected before a stream existed: still one request, answered locally.
-    stats_.downstream_rq_total.inc();
-    stats_.downstream_rq_http1_total.inc();
-    stats_.downstreamResponseClass(error.status).inc();
-    stats_.downstream_rq_completed.inc();
-    stats_.downstream_rq_time.record(0);
-  }
+  if (!stream_) logRejectedRequest(error);
   if (!stream_ || !stream_->responseStarted()) connection_->write(rawLocalReply(error.status));
   if (stream_) {
     stream_->streamInfo().setFlag(stream::ResponseFlag::DownstreamProtocolError);
@@ -522,6 +527,27 @@ void ConnectionManager::handleCodecError(const CodecError& error) {
     stream_->onConnectionClosed();
   }
   connection_->close(network::TcpConnection::CloseMode::FlushWrite);
+}
+
+void ConnectionManager::logRejectedRequest(const CodecError& error) {
+  // Rejected before a stream existed: still one request, answered locally.
+  stats_.downstream_rq_total.inc();
+  stats_.downstream_rq_http1_total.inc();
+  stats_.downstreamResponseClass(error.status).inc();
+  stats_.downstream_rq_completed.inc();
+  stats_.downstream_rq_time.record(0);
+  if (config_->access_logs.empty()) return;
+  stream::StreamInfo info;
+  info.end = info.start;
+  info.response_code = error.status;
+  info.response_code_details = error.details;
+  info.setFlag(stream::ResponseFlag::DownstreamProtocolError);
+  info.downstream_remote_address = remote_address_;
+  ResponseHead response;
+  response.status = error.status;
+  const RequestHead request;
+  const telemetry::LogContext context{&request, &response, nullptr, info};
+  for (const auto& log : config_->access_logs) context_.access_logs.log(*log, context);
 }
 
 RequestDecoder& ConnectionManager::newStream(ResponseEncoder& encoder) {

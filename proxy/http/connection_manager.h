@@ -73,6 +73,7 @@ class ActiveStream : public RequestDecoder, public filters::FilterCallbacks, pub
   void finalizeResponseHeaders(ResponseHead& head);
   void onRequestEnd();
   void recordStats();
+  void writeAccessLogs();
   void onStreamIdle();
   void touch();
   // Ends the stream: logs, destroys filters, hands control back to the connection.
@@ -87,6 +88,9 @@ class ActiveStream : public RequestDecoder, public filters::FilterCallbacks, pub
   stream::StreamInfo info_;
   std::vector<std::unique_ptr<filters::StreamFilter>> filters_;
   std::optional<const router::RouteEntry*> route_;
+  // Kept for the access log (only when the connection manager has one).
+  std::optional<ResponseHead> logged_response_;
+  std::optional<HeaderMap> logged_trailers_;
 
   // Request iteration: where a filter stopped, and what arrived meanwhile.
   std::optional<size_t> request_stopped_at_;
@@ -158,6 +162,8 @@ class ConnectionManager : public network::DownstreamConnection,
   void dispatch(std::string_view data);
   void handleCodecError(const CodecError& error);
   void armIdleTimer();
+  // Access log line and stats for a request the codec rejected before a stream.
+  void logRejectedRequest(const CodecError& error);
   void resumePipeline();
   void updateReadEnabled();
 

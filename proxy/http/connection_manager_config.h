@@ -9,13 +9,15 @@
 #include "filters/filter_registry.h"
 #include "proxy/http/codec.h"
 #include "proxy/router/route_table.h"
+#include "telemetry/access_log/access_log.h"
 #include "telemetry/stats/stats_store.h"
 
 namespace remora::http {
 
 struct ConnectionManagerConfig {
   // Throws config::ConfigError (bad route table or filter chain).
-  ConnectionManagerConfig(const config::HttpConnectionManager& hcm, stats::Store& store)
+  ConnectionManagerConfig(const config::HttpConnectionManager& hcm, stats::Store& store,
+                          telemetry::AccessLogManager& access_log_manager)
       : config(hcm),
         stats(store.httpScope(hcm.stat_prefix)),
         route_table(router::RouteTable::create(hcm.route_config)),
@@ -24,6 +26,9 @@ struct ConnectionManagerConfig {
     codec_limits.max_headers_count = hcm.max_headers_count;
     codec_limits.accept_http_10 = hcm.accept_http_10;
     codec_limits.default_host_for_http_10 = hcm.default_host_for_http_10;
+    for (const config::AccessLogEntry& entry : hcm.access_log) {
+      access_logs.push_back(access_log_manager.create(entry));
+    }
   }
 
   bool upgradeAllowed(std::string_view upgrade) const {
@@ -38,6 +43,7 @@ struct ConnectionManagerConfig {
   std::shared_ptr<const router::RouteTable> route_table;
   std::vector<filters::FilterFactoryCb> filter_factories;
   ServerCodecLimits codec_limits;
+  std::vector<std::shared_ptr<const telemetry::AccessLog>> access_logs;
 };
 
 }  // namespace remora::http

@@ -194,6 +194,7 @@ AdminResponse Server::handleAdmin(const http::RequestHead& request) {
   if (path == "/healthcheck/fail") return mutating([&] { state_.health_check_failed.store(true); });
   if (path == "/healthcheck/ok") return mutating([&] { state_.health_check_failed.store(false); });
   if (path == "/reset_counters") return mutating([&] { config_.store->resetCounters(); });
+  if (path == "/reopen_logs") return mutating([&] { config_.access_logs->reopen(); });
   if (path == "/quitquitquit") {
     return mutating([&] {
       // Answer first: the shutdown runs on the next loop turn.
@@ -216,6 +217,7 @@ AdminResponse Server::handleAdmin(const http::RequestHead& request) {
       "  /memory: print current allocation/heap usage\n"
       "  /quitquitquit (POST): exit the server\n"
       "  /ready: print server state, return 200 if LIVE, otherwise return 503\n"
+      "  /reopen_logs (POST): reopen access log files (as SIGUSR1 does)\n"
       "  /reset_counters (POST): reset all counters to zero\n"
       "  /runtime: print runtime values\n"
       "  /runtime_modify (POST): modify runtime values (?key=value)\n"
@@ -244,6 +246,9 @@ void Server::refreshServerStats() {
   for (const auto& w : workers_) connections += static_cast<int64_t>(w->activeConnections());
   s.total_connections.set(connections);
   s.version.set(kVersionNumber);
+  stats::Counter& dropped = config_.store->accessLog().dropped;
+  const uint64_t total_dropped = config_.access_logs->droppedLines();
+  if (total_dropped > dropped.value()) dropped.inc(total_dropped - dropped.value());
 }
 
 AdminResponse Server::adminStats(const http::RequestHead& request, bool prometheus) {

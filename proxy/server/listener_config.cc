@@ -2,7 +2,8 @@
 
 namespace remora::server {
 
-ListenerConfig::ListenerConfig(const config::Listener& listener, stats::Store& store)
+ListenerConfig::ListenerConfig(const config::Listener& listener, stats::Store& store,
+                               telemetry::AccessLogManager& access_logs)
     : config(listener) {
   if (listener.filter_chains.size() != 1) {
     // Choosing among chains needs filter_chain_match, which is not supported yet.
@@ -12,9 +13,9 @@ ListenerConfig::ListenerConfig(const config::Listener& listener, stats::Store& s
   const config::FilterChain& chain = listener.filter_chains.front();
   if (chain.http_connection_manager) {
     http = std::make_shared<const http::ConnectionManagerConfig>(*chain.http_connection_manager,
-                                                                 store);
+                                                                 store, access_logs);
   } else if (chain.tcp_proxy) {
-    tcp = std::make_shared<const tcp::TcpProxyConfig>(*chain.tcp_proxy, store);
+    tcp = std::make_shared<const tcp::TcpProxyConfig>(*chain.tcp_proxy, store, access_logs);
   } else {
     listener.source.fail("filter chain has no terminal network filter");
   }

@@ -12,7 +12,8 @@ namespace remora::server {
 
 struct ListenerConfig {
   // Throws config::ConfigError.
-  ListenerConfig(const config::Listener& listener, stats::Store& store);
+  ListenerConfig(const config::Listener& listener, stats::Store& store,
+                 telemetry::AccessLogManager& access_logs);
 
   config::Listener config;
   std::shared_ptr<const http::ConnectionManagerConfig> http;  // exactly one of these two

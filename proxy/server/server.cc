@@ -38,9 +38,10 @@ stats::BucketSelector bucketSelector(const config::Bootstrap& bootstrap) {
 
 ServerConfig::ServerConfig(config::Bootstrap b, uint32_t concurrency)
     : bootstrap(std::move(b)),
-      store(std::make_unique<stats::Store>(concurrency, bucketSelector(bootstrap))) {
+      store(std::make_unique<stats::Store>(concurrency, bucketSelector(bootstrap))),
+      access_logs(std::make_unique<telemetry::AccessLogManager>()) {
   for (const config::Listener& l : bootstrap.listeners) {
-    listeners.push_back(std::make_shared<const ListenerConfig>(l, *store));
+    listeners.push_back(std::make_shared<const ListenerConfig>(l, *store, *access_logs));
   }
   for (const config::Cluster& c : bootstrap.clusters) {
     clusters.push_back(std::make_shared<const upstream::ClusterInfo>(c, *store));
@@ -174,7 +175,7 @@ void Server::broadcastHosts(const std::string& cluster,
 
 void Server::startWorkers() {
   for (uint32_t i = 0; i < options_.concurrency; ++i) {
-    auto worker = std::make_unique<Worker>(i, state_);
+    auto worker = std::make_unique<Worker>(i, state_, *config_.access_logs);
     for (const auto& info : config_.clusters) {
       for (const auto& [name, set] : host_sets_) {
         if (name == info->name()) worker->addCluster(info, set);
@@ -186,10 +187,19 @@ void Server::startWorkers() {
     }
     workers_.push_back(std::move(worker));
   }
+  config_.access_logs->start();
   for (auto& w : workers_) w->start();
 }
 
 void Server::installSignals() {
+  // SIGUSR1: reopen access log files (logrotate), as Envoy does.
+  UvHandle<uv_signal_t> usr1(&loop_);
+  usr1.get()->data = this;
+  uv_signal_start(
+      usr1.get(),
+      [](uv_signal_t* h, int) { static_cast<Server*>(h->data)->config_.access_logs->reopen(); },
+      SIGUSR1);
+  signals_.push_back(std::move(usr1));
   for (int signum : {SIGTERM, SIGINT}) {
     UvHandle<uv_signal_t> handle(&loop_);
     handle.get()->data = this;
@@ -245,6 +255,7 @@ void Server::shutdown() {
   if (stopped_) return;
   stopped_ = true;
   workers_.clear();  // each stops its loop and joins
+  config_.access_logs->stop();
   if (admin_) admin_->close();
   admin_.reset();
   dns_.clear();

@@ -30,6 +30,7 @@ struct ServerConfig {
   config::Bootstrap bootstrap;
   // Declared before the configs that hold its scopes.
   std::unique_ptr<stats::Store> store;
+  std::unique_ptr<telemetry::AccessLogManager> access_logs;
   std::vector<std::shared_ptr<const ListenerConfig>> listeners;
   std::vector<std::shared_ptr<const upstream::ClusterInfo>> clusters;
 };

@@ -97,13 +97,14 @@ uv_loop_t* initLoop(uv_loop_t* loop) {
 }
 }  // namespace
 
-Worker::Worker(size_t index, const ServerState& state)
+Worker::Worker(size_t index, const ServerState& state, telemetry::AccessLogManager& access_logs)
     : index_(index),
       state_(state),
       resources_(std::make_unique<WorkerResources>(initLoop(&loop_), index)),
       clusters_(std::make_unique<upstream::ClusterManager>(*resources_)),
+      access_logs_(access_logs.createWorkerLogs(&loop_)),
       context_(std::make_unique<filters::FilterContext>(
-          filters::FilterContext{*resources_, *clusters_, state})) {
+          filters::FilterContext{*resources_, *clusters_, state, *access_logs_})) {
   async_ = UvHandle<uv_async_t>::adopt(new uv_async_t{});
   uv_async_init(&loop_, async_.get(), &Worker::onAsync);
   async_.get()->data = this;
@@ -165,6 +166,7 @@ void Worker::drain(bool drain_connections, bool inbound_only) {
 
 void Worker::releaseHandles() {
   listeners_.clear();
+  access_logs_.reset();  // hands its last lines to the writer
   clusters_.reset();
   resources_.reset();
   async_.close();

@@ -20,6 +20,7 @@
 #include "proxy/server/listener_config.h"
 #include "proxy/server/server_state.h"
 #include "proxy/upstream/cluster_manager.h"
+#include "telemetry/access_log/access_log.h"
 
 namespace remora::server {
 
@@ -51,7 +52,7 @@ class ActiveListener {
 
 class Worker {
  public:
-  Worker(size_t index, const ServerState& state);
+  Worker(size_t index, const ServerState& state, telemetry::AccessLogManager& access_logs);
   ~Worker();
 
   // Before start(), from the main thread.
@@ -92,6 +93,7 @@ class Worker {
   // libuv handles) before its loop ends.
   std::unique_ptr<WorkerResources> resources_;
   std::unique_ptr<upstream::ClusterManager> clusters_;
+  std::unique_ptr<telemetry::WorkerAccessLogs> access_logs_;
   std::unique_ptr<filters::FilterContext> context_;
   std::vector<std::unique_ptr<ActiveListener>> listeners_;
   UvHandle<uv_async_t> async_;

@@ -5,6 +5,7 @@
 
 namespace remora::stream {
 
+// In Envoy's order, so %RESPONSE_FLAGS% reads the same.
 std::string responseFlagsString(uint32_t flags) {
   static constexpr std::array<std::pair<ResponseFlag, const char*>, 16> kNames{{
       {ResponseFlag::FailedLocalHealthCheck, "LH"},
@@ -17,12 +18,12 @@ std::string responseFlagsString(uint32_t flags) {
       {ResponseFlag::UpstreamOverflow, "UO"},
       {ResponseFlag::NoRouteFound, "NR"},
       {ResponseFlag::DownstreamConnectionTermination, "DC"},
+      {ResponseFlag::UpstreamRetryLimitExceeded, "URX"},
       {ResponseFlag::StreamIdleTimeout, "SI"},
       {ResponseFlag::DownstreamProtocolError, "DPE"},
+      {ResponseFlag::DurationTimeout, "DT"},
       {ResponseFlag::UpstreamProtocolError, "UPE"},
       {ResponseFlag::NoClusterFound, "NC"},
-      {ResponseFlag::UpstreamRetryLimitExceeded, "URX"},
-      {ResponseFlag::DurationTimeout, "DT"},
   }};
   std::string out;
   for (const auto& [flag, name] : kNames) {

@@ -39,6 +39,7 @@ struct StreamInfo {
 
   Clock::time_point start = Clock::now();
   std::chrono::system_clock::time_point start_wall = std::chrono::system_clock::now();
+  std::optional<Clock::time_point> last_downstream_rx_byte;  // the request's end
   std::optional<Clock::time_point> first_upstream_byte;
   std::optional<Clock::time_point> end;
 

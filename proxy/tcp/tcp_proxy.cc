@@ -4,8 +4,12 @@ namespace remora::tcp {
 
 using network::TcpConnection;
 
-TcpProxyConfig::TcpProxyConfig(config::TcpProxy c, stats::Store& store)
+TcpProxyConfig::TcpProxyConfig(config::TcpProxy c, stats::Store& store,
+                               telemetry::AccessLogManager& access_log_manager)
     : config(std::move(c)), stats(store.tcpScope(config.stat_prefix)) {
+  for (const config::AccessLogEntry& entry : config.access_log) {
+    access_logs.push_back(access_log_manager.create(entry));
+  }
   for (const auto& wc : config.weighted_clusters) total_weight += wc.weight;
 }
 
@@ -31,12 +35,14 @@ TcpProxySession::TcpProxySession(filters::FilterContext& context,
         closeBoth();
       }) {
   stats_.downstream_cx_total.inc();
+  info_.downstream_remote_address = downstream_->peerAddress();
   downstream_->setCallbacks(downstream_side_);
   // Nothing is read from the client until there is somewhere to send it.
   downstream_->setReadEnabled(false);
   downstream_->startAccepted();
   idle_timer_.arm(config_->config.idle_timeout);
-  cluster_ = context_.clusters.get(config_->pickCluster(context_.resources.random()));
+  info_.cluster_name = config_->pickCluster(context_.resources.random());
+  cluster_ = context_.clusters.get(info_.cluster_name);
   if (cluster_) cluster_stats_ = &cluster_->info().stats.shard(context_.resources.thread_index);
   connectUpstream();
 }
@@ -47,6 +53,8 @@ void TcpProxySession::connectUpstream() {
   std::shared_ptr<const upstream::Host> host = cluster_ ? cluster_->chooseHost() : nullptr;
   if (!host || closed_) {
     stats_.downstream_cx_no_route.inc();
+    info_.setFlag(cluster_ ? stream::ResponseFlag::NoHealthyUpstream
+                           : stream::ResponseFlag::NoClusterFound);
     if (cluster_stats_) cluster_stats_->upstream_cx_none_healthy.inc();
     closeBoth();
     return;
@@ -59,6 +67,7 @@ void TcpProxySession::connectUpstream() {
       std::make_unique<TcpConnection>(context_.resources.loop, context_.resources.read_buffer,
                                       cluster_->info().config.per_connection_buffer_limit_bytes);
   upstream_->setCallbacks(upstream_side_);
+  info_.upstream_host = host->address;
   upstream_->connect(host->sockaddr, cluster_->info().config.connect_timeout);
 }
 
@@ -70,9 +79,11 @@ void TcpProxySession::onUpstreamConnected() {
 void TcpProxySession::onData(bool from_upstream, std::string_view data) {
   idle_timer_.arm(config_->config.idle_timeout);
   if (from_upstream) {
+    info_.bytes_sent += data.size();
     stats_.downstream_cx_tx_bytes_total.inc(data.size());
     cluster_stats_->upstream_cx_rx_bytes_total.inc(data.size());
   } else {
+    info_.bytes_received += data.size();
     stats_.downstream_cx_rx_bytes_total.inc(data.size());
     cluster_stats_->upstream_cx_tx_bytes_total.inc(data.size());
   }
@@ -96,6 +107,7 @@ void TcpProxySession::onSideClosed(bool upstream, network::CloseReason reason) {
     if (connect_failed) cluster_stats_->upstream_cx_connect_fail.inc();
     if (reason == network::CloseReason::ConnectTimeout)
       cluster_stats_->upstream_cx_connect_timeout.inc();
+    if (connect_failed) info_.setFlag(stream::ResponseFlag::UpstreamConnectionFailure);
   }
   if (!closed_ && upstream && !upstream_connected_ && connect_failed &&
       connect_attempts_ < config_->config.max_connect_attempts) {
@@ -108,7 +120,16 @@ void TcpProxySession::onSideClosed(bool upstream, network::CloseReason reason) {
 }
 
 void TcpProxySession::finishIfClosed() {
-  if (!downstream_->open() && (!upstream_ || !upstream_->open())) notifyClosed();
+  if (downstream_->open() || (upstream_ && upstream_->open())) return;
+  writeAccessLogs();
+  notifyClosed();
+}
+
+void TcpProxySession::writeAccessLogs() {
+  if (std::exchange(logged_, true) || config_->access_logs.empty()) return;
+  info_.end = stream::StreamInfo::Clock::now();
+  const telemetry::LogContext context{nullptr, nullptr, nullptr, info_};
+  for (const auto& log : config_->access_logs) context_.access_logs.log(*log, context);
 }
 
 void TcpProxySession::onWatermark(bool upstream_side, bool above) {
@@ -130,6 +151,7 @@ void TcpProxySession::closeNow() {
   if (upstream_) upstream_->close(TcpConnection::CloseMode::Abort);
   downstream_->close(TcpConnection::CloseMode::Abort);
   closed_ = true;
+  writeAccessLogs();
   notifyClosed();
 }
 

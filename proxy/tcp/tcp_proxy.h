@@ -10,17 +10,21 @@
 #include "proxy/common/timer.h"
 #include "proxy/network/downstream_connection.h"
 #include "proxy/network/tcp_connection.h"
+#include "proxy/stream/stream_info.h"
 #include "proxy/upstream/cluster_manager.h"
+#include "telemetry/access_log/access_log.h"
 
 namespace remora::tcp {
 
 struct TcpProxyConfig {
-  TcpProxyConfig(config::TcpProxy c, stats::Store& store);
+  TcpProxyConfig(config::TcpProxy c, stats::Store& store,
+                 telemetry::AccessLogManager& access_log_manager);
   // Deterministic weighted pick, as for HTTP routes.
   const std::string& pickCluster(uint64_t random_value) const;
 
   config::TcpProxy config;
   stats::Scope<stats::TcpProxyStats>& stats;
+  std::vector<std::shared_ptr<const telemetry::AccessLog>> access_logs;
   uint64_t total_weight = 0;
 };
 
@@ -56,6 +60,7 @@ class TcpProxySession : public network::DownstreamConnection {
   void closeBoth();
   // Tells the listener once both connections have finished closing.
   void finishIfClosed();
+  void writeAccessLogs();
 
   filters::FilterContext& context_;
   std::shared_ptr<const TcpProxyConfig> config_;
@@ -67,6 +72,8 @@ class TcpProxySession : public network::DownstreamConnection {
   stats::TcpProxyStats& stats_;
   stats::ClusterStats* cluster_stats_ = nullptr;
   bool upstream_counted_ = false;  // in the cluster's upstream_cx_active
+  stream::StreamInfo info_;
+  bool logged_ = false;
   uint32_t connect_attempts_ = 0;
   bool upstream_connected_ = false;
   bool downstream_eof_ = false;

@@ -101,10 +101,10 @@ std::shared_ptr<const AccessLog> AccessLogManager::create(const config::AccessLo
     return std::make_shared<AccessLog>(std::move(filter), std::move(formatter),
                                        standardStreamSink(fd));
   }
-  typed_config.required("@type").fail(
-      "unsupported access logger type '" + entry.type_url + "' (supported: " +
-      std::string(kFileAccessLogType) + ", " + std::string(kStdoutAccessLogType) + ", " +
-      std::string(kStderrAccessLogType) + ")");
+  typed_config.required("@type").fail("unsupported access logger type '" + entry.type_url +
+                                      "' (supported: " + std::string(kFileAccessLogType) + ", " +
+                                      std::string(kStdoutAccessLogType) + ", " +
+                                      std::string(kStderrAccessLogType) + ")");
 }
 
 std::shared_ptr<LogSink> AccessLogManager::fileSink(const config::ConfigNode& path_node) {

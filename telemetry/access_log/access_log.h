@@ -120,7 +120,7 @@ class WorkerAccessLogs {
   LogWriter& writer_;
   const AccessLogOptions options_;
   Timer flush_timer_;
-  std::vector<Buffer> buffers_;  // by LogSink::index()
+  std::vector<Buffer> buffers_;    // by LogSink::index()
   std::vector<LogBatch> batches_;  // reused by flush()
 };
 

@@ -71,7 +71,8 @@ class DurationFilter : public AccessLogFilter {
   bool evaluate(const LogContext& context) const override {
     const stream::StreamInfo& info = context.info;
     if (!info.end) return false;
-    const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(*info.end - info.start);
+    const auto millis =
+        std::chrono::duration_cast<std::chrono::milliseconds>(*info.end - info.start);
     return comparison_.matches(static_cast<uint64_t>(millis.count()));
   }
 
@@ -209,8 +210,8 @@ std::unique_ptr<const AccessLogFilter> AccessLogFilter::create(const config::Con
               {"runtime_filter", "traceable_filter", "header_filter", "grpc_status_filter",
                "extension_filter", "metadata_filter", "log_type_filter"});
   const std::string_view kind =
-      node.oneOf({"status_code_filter", "duration_filter", "not_health_check_filter",
-                  "and_filter", "or_filter", "response_flag_filter"});
+      node.oneOf({"status_code_filter", "duration_filter", "not_health_check_filter", "and_filter",
+                  "or_filter", "response_flag_filter"});
   const config::ConfigNode config = node.required(kind);
   if (kind == "status_code_filter") {
     return std::make_unique<StatusCodeFilter>(parseComparison(config));

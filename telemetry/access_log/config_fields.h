@@ -4,6 +4,8 @@
 #pragma once
 
 #include <initializer_list>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "config/config_node.h"

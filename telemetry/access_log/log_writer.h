@@ -35,7 +35,8 @@ class LogSink {
 
  private:
   friend class LogWriter;
-  LogSink(std::string path, int fd, std::size_t index) : path_(std::move(path)), fd_(fd), index_(index) {}
+  LogSink(std::string path, int fd, std::size_t index)
+      : path_(std::move(path)), fd_(fd), index_(index) {}
 
   std::string path_;
   int fd_;

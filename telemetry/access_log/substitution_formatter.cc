@@ -242,8 +242,9 @@ void evaluateHeader(const Command& command, const LogContext& context, Value& va
   value.setString(text);
 }
 
-std::optional<uint64_t> millisBetween(stream::StreamInfo::Clock::time_point from,
-                                      const std::optional<stream::StreamInfo::Clock::time_point>& to) {
+std::optional<uint64_t> millisBetween(
+    stream::StreamInfo::Clock::time_point from,
+    const std::optional<stream::StreamInfo::Clock::time_point>& to) {
   if (!to) return std::nullopt;
   return static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(*to - from).count());
@@ -530,7 +531,7 @@ class TextFormatter : public SubstitutionFormatter {
 
 struct JsonField {
   std::string key;
-  std::vector<Piece> pieces;     // a value template, or
+  std::vector<Piece> pieces;      // a value template, or
   std::vector<JsonField> nested;  // a nested object
   bool is_object = false;
 };

@@ -37,7 +37,8 @@ TEST(AccessLogFilterTest, StatusCodeFilter) {
   EXPECT_TRUE(passesWithStatus(*ge, 400));
   EXPECT_TRUE(passesWithStatus(*ge, 503));
 
-  const auto eq = filterFrom("filter: {status_code_filter: {comparison: {value: {default_value: 0}}}}");
+  const auto eq =
+      filterFrom("filter: {status_code_filter: {comparison: {value: {default_value: 0}}}}");
   EXPECT_TRUE(passesWithStatus(*eq, 0));
   EXPECT_FALSE(passesWithStatus(*eq, 200));
 
@@ -48,8 +49,8 @@ TEST(AccessLogFilterTest, StatusCodeFilter) {
 }
 
 TEST(AccessLogFilterTest, DurationFilterComparesMilliseconds) {
-  const auto filter = filterFrom(
-      "filter: {duration_filter: {comparison: {op: GE, value: {default_value: 12}}}}");
+  const auto filter =
+      filterFrom("filter: {duration_filter: {comparison: {op: GE, value: {default_value: 12}}}}");
   SampleStream stream;
   stream.info.end = stream.info.start + std::chrono::microseconds(12400);
   EXPECT_TRUE(filter->evaluate(stream.context()));

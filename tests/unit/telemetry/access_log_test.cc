@@ -107,8 +107,9 @@ TEST_F(AccessLogTest, LogFormatVariants) {
     log->format(stream.context(), line);
     return line;
   };
-  EXPECT_EQ(formatted("    log_format: {text_format_source: {inline_string: \"%RESPONSE_CODE%\\n\"}}\n"),
-            "200\n");
+  EXPECT_EQ(
+      formatted("    log_format: {text_format_source: {inline_string: \"%RESPONSE_CODE%\\n\"}}\n"),
+      "200\n");
   EXPECT_EQ(formatted("    log_format: {text_format: \"%UPSTREAM_CLUSTER% %ROUTE_NAME%\"}\n"),
             "app default");
   EXPECT_EQ(formatted("    log_format:\n      omit_empty_values: true\n      json_format: "
@@ -135,13 +136,13 @@ TEST_F(AccessLogTest, LoggersSharingAPathShareOneSink) {
 
 TEST_F(AccessLogTest, StdoutAndStderrLoggers) {
   AccessLogManager manager;
-  const auto out = manager.create(entryFrom(
-      "access_log:\n  name: envoy.access_loggers.stdout\n  typed_config:\n    \"@type\": "
-      "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog\n"
-      "    log_format: {text_format: \"%RESPONSE_CODE%\"}\n"));
-  const auto err = manager.create(entryFrom(
-      "access_log:\n  name: envoy.access_loggers.stderr\n  typed_config:\n    \"@type\": "
-      "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StderrAccessLog\n"));
+  const auto out = manager.create(
+      entryFrom("access_log:\n  name: envoy.access_loggers.stdout\n  typed_config:\n    \"@type\": "
+                "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog\n"
+                "    log_format: {text_format: \"%RESPONSE_CODE%\"}\n"));
+  const auto err = manager.create(
+      entryFrom("access_log:\n  name: envoy.access_loggers.stderr\n  typed_config:\n    \"@type\": "
+                "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StderrAccessLog\n"));
   EXPECT_EQ(out->sink()->fd(), STDOUT_FILENO);
   EXPECT_EQ(err->sink()->fd(), STDERR_FILENO);
   SampleStream stream;
@@ -169,9 +170,10 @@ TEST_F(AccessLogTest, FilterDecidesWhatIsLogged) {
 
 TEST_F(AccessLogTest, ConfigErrors) {
   AccessLogManager manager;
-  EXPECT_EQ(createError(manager, "access_log:\n  name: x\n  typed_config:\n    \"@type\": "
-                                 "type.googleapis.com/envoy.extensions.access_loggers.grpc.v3."
-                                 "HttpGrpcAccessLogConfig\n"),
+  EXPECT_EQ(createError(manager,
+                        "access_log:\n  name: x\n  typed_config:\n    \"@type\": "
+                        "type.googleapis.com/envoy.extensions.access_loggers.grpc.v3."
+                        "HttpGrpcAccessLogConfig\n"),
             "t.yaml:4:14: access_log.typed_config.@type: unsupported access logger type "
             "'type.googleapis.com/envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig' "
             "(supported: type.googleapis.com/envoy.extensions.access_loggers.file.v3."
@@ -186,28 +188,33 @@ TEST_F(AccessLogTest, ConfigErrors) {
   EXPECT_EQ(createError(manager, fileEntry("/nonexistent/dir/a.log")),
             "t.yaml:5:11: access_log.typed_config.path: cannot open access log file "
             "\"/nonexistent/dir/a.log\": No such file or directory");
-  EXPECT_EQ(createError(manager, fileEntry(path("a.log"), "    log_format: {text_format: "
-                                                          "\"%NOPE%\"}\n")),
+  EXPECT_EQ(createError(manager, fileEntry(path("a.log"),
+                                           "    log_format: {text_format: "
+                                           "\"%NOPE%\"}\n")),
             "t.yaml:6:31: access_log.typed_config.log_format.text_format: unknown command "
             "operator '%NOPE%'");
   EXPECT_EQ(createError(manager, fileEntry(path("a.log"), "    format: \"%REQ\"\n")),
             "t.yaml:6:13: access_log.typed_config.format: no command operator at offset 0 of the "
             "format (write '%%' for a literal '%')");
-  EXPECT_EQ(createError(manager, fileEntry(path("a.log"), "    log_format: {text_format: x, "
-                                                          "content_type: text/plain}\n")),
+  EXPECT_EQ(createError(manager, fileEntry(path("a.log"),
+                                           "    log_format: {text_format: x, "
+                                           "content_type: text/plain}\n")),
             "t.yaml:6:48: access_log.typed_config.log_format.content_type: unsupported field "
             "'content_type'");
-  EXPECT_EQ(createError(manager, fileEntry(path("a.log"), "    log_format: {text_format: x, "
-                                                          "json_format: {a: b}}\n")),
+  EXPECT_EQ(createError(manager, fileEntry(path("a.log"),
+                                           "    log_format: {text_format: x, "
+                                           "json_format: {a: b}}\n")),
             "t.yaml:6:17: access_log.typed_config.log_format: only one of 'text_format', "
             "'json_format', 'text_format_source' may be set, found 'text_format' and "
             "'json_format'");
-  EXPECT_EQ(createError(manager, fileEntry(path("a.log"), "    format: x\n    log_format: "
-                                                          "{text_format: y}\n")),
+  EXPECT_EQ(createError(manager, fileEntry(path("a.log"),
+                                           "    format: x\n    log_format: "
+                                           "{text_format: y}\n")),
             "t.yaml:4:5: access_log.typed_config: only one of 'log_format', 'format', "
             "'json_format', 'typed_json_format' may be set, found 'log_format' and 'format'");
-  EXPECT_EQ(createError(manager, fileEntry(path("a.log"), "    log_format: {text_format_source: "
-                                                          "{inline_bytes: eA==}}\n")),
+  EXPECT_EQ(createError(manager, fileEntry(path("a.log"),
+                                           "    log_format: {text_format_source: "
+                                           "{inline_bytes: eA==}}\n")),
             "t.yaml:6:53: access_log.typed_config.log_format.text_format_source.inline_bytes: "
             "unsupported field 'inline_bytes'");
   EXPECT_EQ(createError(manager, fileEntry(path("a.log"), "    buffer_size_bytes: 10\n")),
@@ -290,9 +297,10 @@ TEST_F(AccessLogTest, LinesAreDroppedWhileTheWriterIsBlocked) {
   constexpr int kLinesPerFlush = 10;
   auto manager = std::make_unique<AccessLogManager>(
       AccessLogOptions{.flush_threshold_bytes = 1 << 20, .max_queued_bytes = 16 * 1024});
-  auto log = manager->create(entryFrom(fileEntry(
-      fifo, "    log_format: {text_format: \"%REQ(X-SEQ)% %REQ(USER-AGENT)% %START_TIME% "
-            "%UPSTREAM_HOST% %DOWNSTREAM_REMOTE_ADDRESS% %RESPONSE_CODE_DETAILS%\\n\"}\n")));
+  auto log = manager->create(entryFrom(
+      fileEntry(fifo,
+                "    log_format: {text_format: \"%REQ(X-SEQ)% %REQ(USER-AGENT)% %START_TIME% "
+                "%UPSTREAM_HOST% %DOWNSTREAM_REMOTE_ADDRESS% %RESPONSE_CODE_DETAILS%\\n\"}\n")));
   manager->start();
   auto worker = manager->createWorkerLogs(&loop_);
   for (int i = 0; i < kLines; i += kLinesPerFlush) {  // ~300 KB; the pipe holds 64 KiB

@@ -159,3 +159,49 @@ TEST(StatsRenderTest, PrometheusUsesEnvoyNamesAndTags) {
 
 }  // namespace
 }  // namespace remora::stats
+
+#include <prometheus/text_serializer.h>
+
+#include <limits>
+#include <sstream>
+
+namespace remora::stats {
+namespace {
+
+// Our writer must produce exactly what prometheus-cpp's TextSerializer does.
+TEST(StatsRenderTest, PrometheusWriterMatchesPrometheusCpp) {
+  std::vector<prometheus::MetricFamily> families(3);
+  families[0].name = "envoy_cluster_upstream_rq";
+  families[0].type = prometheus::MetricType::Counter;
+  for (double v : {0.0, 3.0, 123456789012.0, 1e20, 0.1 + 0.2}) {
+    prometheus::ClientMetric m;
+    m.label = {{"envoy_response_code", "503"}, {"envoy_cluster_name", "we\"ird\\name\n"}};
+    m.counter.value = v;
+    families[0].metric.push_back(m);
+  }
+  families[1].name = "envoy_server_live";
+  families[1].type = prometheus::MetricType::Gauge;
+  prometheus::ClientMetric gauge;
+  gauge.gauge.value = -4;
+  families[1].metric.push_back(gauge);
+  families[2].name = "envoy_cluster_upstream_rq_time";
+  families[2].type = prometheus::MetricType::Histogram;
+  prometheus::ClientMetric h;
+  h.label = {{"envoy_cluster_name", "web"}};
+  h.histogram.sample_count = 3;
+  h.histogram.sample_sum = 2.75;
+  h.histogram.bucket = {{1, 0.5}, {2, 2.5}, {3, std::numeric_limits<double>::infinity()}};
+  families[2].metric.push_back(h);
+  prometheus::ClientMetric h2 = h;  // without an explicit +Inf bucket
+  h2.histogram.bucket.pop_back();
+  families[2].metric.push_back(h2);
+
+  std::ostringstream expected;
+  prometheus::TextSerializer().Serialize(expected, families);
+  std::string ours;
+  writePrometheusText(families, ours);
+  EXPECT_EQ(ours, expected.str());
+}
+
+}  // namespace
+}  // namespace remora::stats
