@@ -117,6 +117,7 @@ struct RedirectAction {
 
 struct Route {
   std::string name;
+  std::string stat_prefix;  // opt-in per-route stats: vhost.<vhost>.route.<stat_prefix>.*
   RouteMatch match;
   enum class ActionKind { Route, DirectResponse, Redirect };
   ActionKind action_kind = ActionKind::Route;

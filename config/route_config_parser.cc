@@ -237,10 +237,12 @@ RedirectAction parseRedirect(const ConfigNode& node, const ParseContext& ctx) {
 
 Route parseRoute(const ConfigNode& node, const ParseContext& ctx) {
   checkFields(node, ctx,
-              withHeaderMutationFields({"name", "match", "route", "direct_response", "redirect"}),
+              withHeaderMutationFields(
+                  {"name", "match", "route", "direct_response", "redirect", "stat_prefix"}),
               {"typed_per_filter_config"});
   Route route;
   route.name = node.stringOr("name", "");
+  route.stat_prefix = node.stringOr("stat_prefix", "");
   route.match = parseRouteMatch(node.required("match"), ctx);
   const std::string_view action = node.oneOf({"route", "direct_response", "redirect"});
   if (action == "route") {

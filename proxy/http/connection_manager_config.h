@@ -20,7 +20,7 @@ struct ConnectionManagerConfig {
                           telemetry::AccessLogManager& access_log_manager)
       : config(hcm),
         stats(store.httpScope(hcm.stat_prefix)),
-        route_table(router::RouteTable::create(hcm.route_config)),
+        route_table(router::RouteTable::create(hcm.route_config, &store)),
         filter_factories(filters::buildHttpFilterChain(hcm.http_filters, hcm.source)) {
     codec_limits.max_request_headers_kb = hcm.max_request_headers_kb;
     codec_limits.max_headers_count = hcm.max_headers_count;

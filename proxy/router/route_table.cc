@@ -123,9 +123,12 @@ bool QueryParameterMatcher::matches(std::string_view query) const {
 // ---- RouteEntry ----
 
 RouteEntry::RouteEntry(const config::Route& config, const VirtualHostEntry& virtual_host,
-                       const HeaderMutations& route_config_headers)
+                       const HeaderMutations& route_config_headers, stats::Store* store)
     : config_(config),
       virtual_host_(virtual_host),
+      stats_(store && !config.stat_prefix.empty()
+                 ? &store->routeScope(virtual_host.name(), config.stat_prefix)
+                 : nullptr),
       route_config_headers_(route_config_headers),
       headers_(config.headers) {
   const config::RouteMatch& match = config_.match;
@@ -292,7 +295,7 @@ void RouteEntry::applyResponseHeaderMutations(http::ResponseHead& response,
 // ---- VirtualHostEntry ----
 
 VirtualHostEntry::VirtualHostEntry(const config::VirtualHost& config,
-                                   const HeaderMutations& route_config_headers)
+                                   const HeaderMutations& route_config_headers, stats::Store* store)
     : name_(config.name), domains_(config.domains) {
   try {
     headers_ = HeaderMutations(config.headers);
@@ -303,7 +306,7 @@ VirtualHostEntry::VirtualHostEntry(const config::VirtualHost& config,
   for (size_t i = 0; i < config.routes.size(); ++i) {
     try {
       routes_.push_back(
-          std::make_unique<const RouteEntry>(config.routes[i], *this, route_config_headers));
+          std::make_unique<const RouteEntry>(config.routes[i], *this, route_config_headers, store));
     } catch (const config::ConfigError& e) {
       throw config::ConfigError(routeContext(config.routes[i], config, i) + ": " + e.what());
     }
@@ -319,11 +322,13 @@ const RouteEntry* VirtualHostEntry::match(const http::RequestHead& request) cons
 
 // ---- RouteTable ----
 
-std::shared_ptr<const RouteTable> RouteTable::create(const config::RouteConfiguration& config) {
-  return std::shared_ptr<const RouteTable>(new RouteTable(config));
+std::shared_ptr<const RouteTable> RouteTable::create(const config::RouteConfiguration& config,
+                                                     stats::Store* store) {
+  return std::shared_ptr<const RouteTable>(new RouteTable(config, store));
 }
 
-RouteTable::RouteTable(const config::RouteConfiguration& config) : name_(config.name) {
+RouteTable::RouteTable(const config::RouteConfiguration& config, stats::Store* store)
+    : name_(config.name) {
   try {
     headers_ = HeaderMutations(config.headers);
   } catch (const config::ConfigError& e) {
@@ -332,7 +337,7 @@ RouteTable::RouteTable(const config::RouteConfiguration& config) : name_(config.
   virtual_hosts_.reserve(config.virtual_hosts.size());
   for (const config::VirtualHost& virtual_host_config : config.virtual_hosts) {
     virtual_hosts_.push_back(
-        std::make_unique<const VirtualHostEntry>(virtual_host_config, headers_));
+        std::make_unique<const VirtualHostEntry>(virtual_host_config, headers_, store));
     for (const std::string& domain : virtual_host_config.domains) {
       addDomain(domain, *virtual_hosts_.back());
     }

@@ -31,6 +31,7 @@
 #include "proxy/http/message.h"
 #include "proxy/router/header_mutation.h"
 #include "proxy/router/string_matcher.h"
+#include "telemetry/stats/stats_store.h"
 
 namespace remora::router {
 
@@ -70,7 +71,7 @@ class RouteEntry {
   // Throws config::ConfigError (bad regex, zero total weight, conflicting rewrites,
   // unsupported header mutation).
   RouteEntry(const config::Route& config, const VirtualHostEntry& virtual_host,
-             const HeaderMutations& route_config_headers);
+             const HeaderMutations& route_config_headers, stats::Store* store);
   RouteEntry(const RouteEntry&) = delete;
   RouteEntry& operator=(const RouteEntry&) = delete;
 
@@ -81,6 +82,8 @@ class RouteEntry {
   const config::RedirectAction& redirect() const { return config_.redirect; }
   const config::DirectResponseAction& directResponse() const { return config_.direct_response; }
   const VirtualHostEntry& virtualHost() const { return virtual_host_; }
+  // Per-route stats, only when the route sets stat_prefix.
+  stats::Scope<stats::RouteStats>* stats() const { return stats_; }
 
   bool matches(const http::RequestHead& request) const;
 
@@ -127,6 +130,7 @@ class RouteEntry {
 
   const config::Route config_;
   const VirtualHostEntry& virtual_host_;
+  stats::Scope<stats::RouteStats>* stats_ = nullptr;
   const HeaderMutations& route_config_headers_;
   std::unique_ptr<const RE2> path_regex_;
   std::vector<HeaderMatcher> header_matchers_;
@@ -139,7 +143,8 @@ class RouteEntry {
 
 class VirtualHostEntry {
  public:
-  VirtualHostEntry(const config::VirtualHost& config, const HeaderMutations& route_config_headers);
+  VirtualHostEntry(const config::VirtualHost& config, const HeaderMutations& route_config_headers,
+                   stats::Store* store);
   VirtualHostEntry(const VirtualHostEntry&) = delete;
   VirtualHostEntry& operator=(const VirtualHostEntry&) = delete;
 
@@ -162,7 +167,9 @@ class RouteTable {
  public:
   // Compiles every matcher and regex once. Throws config::ConfigError (duplicate
   // domain, more than one "*", and the RouteEntry errors, prefixed with where).
-  static std::shared_ptr<const RouteTable> create(const config::RouteConfiguration& config);
+  // With a store, routes that set stat_prefix get their stats scope there.
+  static std::shared_ptr<const RouteTable> create(const config::RouteConfiguration& config,
+                                                  stats::Store* store = nullptr);
   RouteTable(const RouteTable&) = delete;
   RouteTable& operator=(const RouteTable&) = delete;
 
@@ -187,7 +194,7 @@ class RouteTable {
   // Keyed by the length of the literal part, longest first.
   using WildcardMap = std::map<size_t, DomainMap, std::greater<>>;
 
-  explicit RouteTable(const config::RouteConfiguration& config);
+  RouteTable(const config::RouteConfiguration& config, stats::Store* store);
   void addDomain(const std::string& domain, const VirtualHostEntry& virtual_host);
   static const VirtualHostEntry* findWildcard(const WildcardMap& wildcards, std::string_view host,
                                               bool suffix);

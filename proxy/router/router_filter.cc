@@ -62,6 +62,7 @@ FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bool end_st
   }
   if (action.idle_timeout) callbacks().overrideStreamIdleTimeout(*action.idle_timeout);
   cluster_stats_ = &cluster->info().stats.shard(context_.resources.thread_index);
+  if (route_->stats()) route_stats_ = &route_->stats()->shard(context_.resources.thread_index);
   std::shared_ptr<const upstream::Host> host = cluster->chooseHost();
   if (!host) {
     cluster_stats_->upstream_cx_none_healthy.inc();
@@ -125,15 +126,21 @@ void RouterFilter::chargeResponseCode(int status) {
   cluster_stats_->upstream_rq_by_code.inc(status);
   cluster_stats_->upstreamResponseClass(status).inc();
   if (host_stats_) (status >= 500 ? host_stats_->rq_error : host_stats_->rq_success).inc();
+  if (route_stats_) {
+    route_stats_->upstream_rq_by_code.inc(status);
+    route_stats_->upstreamResponseClass(status).inc();
+  }
 }
 
 void RouterFilter::finishUpstreamRequest() {
   if (!std::exchange(upstream_active_, false)) return;
   cluster_stats_->upstream_rq_active.dec();
   host_stats_->rq_active.dec();
-  cluster_stats_->upstream_rq_time.record(
+  const double elapsed_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - upstream_start_)
-          .count());
+          .count();
+  cluster_stats_->upstream_rq_time.record(elapsed_ms);
+  if (route_stats_) route_stats_->upstream_rq_time.record(elapsed_ms);
 }
 
 void RouterFilter::onPoolReady(upstream::UpstreamClient& client) {
@@ -142,6 +149,7 @@ void RouterFilter::onPoolReady(upstream::UpstreamClient& client) {
   upstream_active_ = true;
   cluster_stats_->upstream_rq_total.inc();
   cluster_stats_->upstream_rq_active.inc();
+  if (route_stats_) route_stats_->upstream_rq_total.inc();
   host_stats_->rq_total.inc();
   host_stats_->rq_active.inc();
   client_ = &client;
@@ -220,6 +228,7 @@ FilterStatus RouterFilter::onRequestTrailers(http::HeaderMap& trailers) {
 void RouterFilter::onTimeout() {
   callbacks().streamInfo().setFlag(ResponseFlag::UpstreamRequestTimeout);
   cluster_stats_->upstream_rq_timeout.inc();
+  if (route_stats_) route_stats_->upstream_rq_timeout.inc();
   if (host_stats_) host_stats_->rq_timeout.inc();
   chargeResponseCode(504);
   finishUpstreamRequest();
@@ -268,6 +277,7 @@ void RouterFilter::decodeTrailers(http::HeaderMap&& trailers) {
 void RouterFilter::onUpstreamComplete() {
   upstream_complete_ = true;
   cluster_stats_->upstream_rq_completed.inc();
+  if (route_stats_) route_stats_->upstream_rq_completed.inc();
   finishUpstreamRequest();
   if (timeout_) timeout_->disarm();
   releaseUpstream(request_sent_ && !tunnel_);

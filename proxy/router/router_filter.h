@@ -69,6 +69,7 @@ class RouterFilter : public filters::StreamFilter,
   std::string weighted_cluster_;  // set when the cluster came from weighted_clusters
   upstream::ConnPool* pool_ = nullptr;
   stats::ClusterStats* cluster_stats_ = nullptr;
+  stats::RouteStats* route_stats_ = nullptr;  // only for routes with stat_prefix
   upstream::HostStats* host_stats_ = nullptr;
   bool pending_ = false;          // counted in upstream_rq_pending_active
   bool upstream_active_ = false;  // counted in upstream_rq_active

@@ -119,6 +119,19 @@ namespace remora::stats {
   GAUGE(version)                                       \
   GAUGE(days_until_first_cert_expiring)
 
+// vhost.<virtual host>.route.<stat_prefix>.*  (envoy_virtual_host, envoy_route):
+// only for routes that set stat_prefix, so cardinality stays opt-in.
+#define REMORA_ROUTE_STATS(COUNTER, GAUGE, HISTOGRAM) \
+  COUNTER(upstream_rq_total)                          \
+  COUNTER(upstream_rq_completed)                      \
+  COUNTER(upstream_rq_timeout)                        \
+  COUNTER(upstream_rq_1xx)                            \
+  COUNTER(upstream_rq_2xx)                            \
+  COUNTER(upstream_rq_3xx)                            \
+  COUNTER(upstream_rq_4xx)                            \
+  COUNTER(upstream_rq_5xx)                            \
+  HISTOGRAM(upstream_rq_time)
+
 // access_log.*
 #define REMORA_ACCESS_LOG_STATS(COUNTER, GAUGE, HISTOGRAM) COUNTER(dropped)
 
@@ -144,6 +157,7 @@ REMORA_DEFINE_STATS_STRUCT(ListenerStats, REMORA_LISTENER_STATS)
 REMORA_DEFINE_STATS_STRUCT(TcpProxyStats, REMORA_TCP_PROXY_STATS)
 REMORA_DEFINE_STATS_STRUCT(ServerStats, REMORA_SERVER_STATS)
 REMORA_DEFINE_STATS_STRUCT(AccessLogStats, REMORA_ACCESS_LOG_STATS)
+REMORA_DEFINE_STATS_STRUCT(RouteStatsBase, REMORA_ROUTE_STATS)
 
 // The response-class counters picked by status code.
 template <typename S>
@@ -179,6 +193,16 @@ struct ClusterStats : ClusterStatsBase {
         *this, status, &ClusterStatsBase::upstream_rq_1xx, &ClusterStatsBase::upstream_rq_2xx,
         &ClusterStatsBase::upstream_rq_3xx, &ClusterStatsBase::upstream_rq_4xx,
         &ClusterStatsBase::upstream_rq_5xx);
+  }
+};
+
+struct RouteStats : RouteStatsBase {
+  ResponseCodeCounters upstream_rq_by_code;  // upstream_rq_<code>
+  Counter& upstreamResponseClass(int status) {
+    return responseClassCounter<RouteStatsBase>(
+        *this, status, &RouteStatsBase::upstream_rq_1xx, &RouteStatsBase::upstream_rq_2xx,
+        &RouteStatsBase::upstream_rq_3xx, &RouteStatsBase::upstream_rq_4xx,
+        &RouteStatsBase::upstream_rq_5xx);
   }
 };
 

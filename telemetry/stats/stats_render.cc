@@ -125,21 +125,6 @@ struct PrometheusName {
   std::vector<prometheus::ClientMetric::Label> labels;
 };
 
-const char* scopeLabel(ScopeKind kind) {
-  switch (kind) {
-    case ScopeKind::Http:
-      return "envoy_http_conn_manager_prefix";
-    case ScopeKind::Cluster:
-      return "envoy_cluster_name";
-    case ScopeKind::Listener:
-      return "envoy_listener_address";
-    case ScopeKind::TcpProxy:
-      return "envoy_tcp_prefix";
-    default:
-      return nullptr;
-  }
-}
-
 const char* familyPrefix(ScopeKind kind) {
   switch (kind) {
     case ScopeKind::Http:
@@ -154,6 +139,8 @@ const char* familyPrefix(ScopeKind kind) {
       return "envoy_server_";
     case ScopeKind::AccessLog:
       return "envoy_access_log_";
+    case ScopeKind::Route:
+      return "envoy_vhost_route_";
   }
   return "envoy_";
 }
@@ -176,7 +163,9 @@ PrometheusName prometheusName(const MergedStat& s) {
     n.labels.push_back({"envoy_response_code", stat.substr(len - 3)});
     stat = stat.substr(0, len - 4);
   }
-  if (const char* label = scopeLabel(s.kind)) n.labels.push_back({label, *s.scope});
+  if (s.tags) {
+    for (const auto& [name, value] : *s.tags) n.labels.push_back({name, value});
+  }
   n.family = familyPrefix(s.kind) + stat;
   return n;
 }

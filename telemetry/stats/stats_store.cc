@@ -17,8 +17,8 @@ const char* kindPrefix(ScopeKind kind) {
       return "tcp";
     case ScopeKind::Server:
       return "server";
-    case ScopeKind::AccessLog:
-      return "access_log";
+        case ScopeKind::AccessLog: return "access_log";
+    case ScopeKind::Route: return "vhost";
   }
   return "";
 }
@@ -48,6 +48,7 @@ struct MergeVisitor {
   bool create;
   ScopeKind kind;
   const std::string* scope;
+  const Tags* tags;
   size_t i = 0;
 
   MergedStat& entry(const char* name, MergedStat::Type type) {
@@ -56,6 +57,7 @@ struct MergeVisitor {
       s.type = type;
       s.kind = kind;
       s.scope = scope;
+      s.tags = tags;
       s.stat = name;
     }
     return out[first + i++];
@@ -80,19 +82,20 @@ struct MergeVisitor {
 };
 
 template <typename S>
-void mergeCodes(const Scope<S>&, const std::string&, std::vector<MergedStat>&) {}
+void mergeCodes(const Scope<S>&, ScopeKind, std::vector<MergedStat>&) {}
 
-template <>
-void mergeCodes<ClusterStats>(const Scope<ClusterStats>& scope, const std::string& name,
-                              std::vector<MergedStat>& out) {
+template <typename S>
+  requires requires(S s) { s.upstream_rq_by_code; }
+void mergeCodes(const Scope<S>& scope, ScopeKind kind, std::vector<MergedStat>& out) {
   for (int code = ResponseCodeCounters::kMin; code <= ResponseCodeCounters::kMax; ++code) {
     uint64_t total = 0;
     for (const auto& shard : scope.shards()) total += shard->upstream_rq_by_code.value(code);
     if (total == 0) continue;  // codes exist once seen, as in Envoy
     MergedStat& s = out.emplace_back();
     s.type = MergedStat::Type::Counter;
-    s.kind = ScopeKind::Cluster;
-    s.scope = &name;
+    s.kind = kind;
+    s.scope = &scope.name();
+    s.tags = &scope.tags();
     s.stat = "upstream_rq_" + std::to_string(code);
     s.counter = total;
   }
@@ -122,10 +125,10 @@ Store::Store(size_t workers, BucketSelector buckets)
 
 template <typename S>
 Scope<S>& Store::getOrCreate(std::map<std::string, std::unique_ptr<Scope<S>>>& scopes,
-                             const std::string& name, const char* prefix) {
+                             const std::string& name, const char* prefix, Tags tags) {
   auto& slot = scopes[name];
   if (!slot) {
-    slot = std::make_unique<Scope<S>>(name, shards_);
+    slot = std::make_unique<Scope<S>>(name, shards_, std::move(tags));
     const std::string full_prefix = std::string(prefix) + "." + name + ".";
     for (const auto& shard : slot->shards()) {
       HistogramInit init{full_prefix, buckets_};
@@ -136,16 +139,20 @@ Scope<S>& Store::getOrCreate(std::map<std::string, std::unique_ptr<Scope<S>>>& s
 }
 
 Scope<HttpConnManagerStats>& Store::httpScope(const std::string& stat_prefix) {
-  return getOrCreate(http_, stat_prefix, "http");
+  return getOrCreate(http_, stat_prefix, "http", {{"envoy_http_conn_manager_prefix", stat_prefix}});
 }
 Scope<ClusterStats>& Store::clusterScope(const std::string& cluster) {
-  return getOrCreate(clusters_, cluster, "cluster");
+  return getOrCreate(clusters_, cluster, "cluster", {{"envoy_cluster_name", cluster}});
 }
 Scope<ListenerStats>& Store::listenerScope(const std::string& address) {
-  return getOrCreate(listeners_, address, "listener");
+  return getOrCreate(listeners_, address, "listener", {{"envoy_listener_address", address}});
 }
 Scope<TcpProxyStats>& Store::tcpScope(const std::string& stat_prefix) {
-  return getOrCreate(tcp_, stat_prefix, "tcp");
+  return getOrCreate(tcp_, stat_prefix, "tcp", {{"envoy_tcp_prefix", stat_prefix}});
+}
+Scope<RouteStats>& Store::routeScope(const std::string& virtual_host, const std::string& stat_prefix) {
+  return getOrCreate(routes_, virtual_host + ".route." + stat_prefix, "vhost",
+                     {{"envoy_virtual_host", virtual_host}, {"envoy_route", stat_prefix}});
 }
 
 template <typename S>
@@ -153,11 +160,11 @@ void Store::merge(const Scope<S>& scope, ScopeKind kind, std::vector<MergedStat>
   const size_t first = out.size();
   bool create = true;
   for (const auto& shard : scope.shards()) {
-    MergeVisitor v{out, first, create, kind, &scope.name()};
+    MergeVisitor v{out, first, create, kind, &scope.name(), &scope.tags()};
     shard->visit(v);
     create = false;
   }
-  mergeCodes(scope, scope.name(), out);
+  mergeCodes(scope, kind, out);
   // Sort this scope's stats only: scopes already come in name order.
   std::sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
             [](const MergedStat& a, const MergedStat& b) { return a.stat < b.stat; });
@@ -172,6 +179,7 @@ std::vector<MergedStat> Store::snapshot() const {
   for (const auto& [name, scope] : listeners_) merge(*scope, ScopeKind::Listener, out);
   merge(server_, ScopeKind::Server, out);
   for (const auto& [name, scope] : tcp_) merge(*scope, ScopeKind::TcpProxy, out);
+  for (const auto& [name, scope] : routes_) merge(*scope, ScopeKind::Route, out);
   for (MergedStat& s : out) {
     s.full_name = fullNameOf(s);
     applyBaseline(s);

@@ -16,20 +16,25 @@
 
 namespace remora::stats {
 
-enum class ScopeKind { Http, Cluster, Listener, TcpProxy, Server, AccessLog };
+enum class ScopeKind { Http, Cluster, Listener, TcpProxy, Server, AccessLog, Route };
+
+// A scope's Prometheus tags, e.g. {{"envoy_cluster_name", "web"}}.
+using Tags = std::vector<std::pair<std::string, std::string>>;
 
 template <typename S>
 class Scope {
  public:
-  Scope(std::string name, size_t shards) : name_(std::move(name)) {
+  Scope(std::string name, size_t shards, Tags tags = {}) : name_(std::move(name)), tags_(std::move(tags)) {
     for (size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<S>());
   }
   const std::string& name() const { return name_; }
+  const Tags& tags() const { return tags_; }
   S& shard(size_t thread_index) { return *shards_[thread_index]; }
   const std::vector<std::unique_ptr<S>>& shards() const { return shards_; }
 
  private:
   std::string name_;
+  Tags tags_;
   std::vector<std::unique_ptr<S>> shards_;
 };
 
@@ -39,6 +44,7 @@ struct MergedStat {
   Type type = Type::Counter;
   ScopeKind kind = ScopeKind::Server;
   const std::string* scope = nullptr;  // cluster name, stat prefix, ...; empty for server
+  const Tags* tags = nullptr;
   std::string stat;                    // "upstream_rq_total", "upstream_rq_503"
   uint64_t counter = 0;
   int64_t gauge = 0;
@@ -68,6 +74,7 @@ class Store {
   Scope<ClusterStats>& clusterScope(const std::string& cluster);
   Scope<ListenerStats>& listenerScope(const std::string& address);
   Scope<TcpProxyStats>& tcpScope(const std::string& stat_prefix);
+  Scope<RouteStats>& routeScope(const std::string& virtual_host, const std::string& stat_prefix);
   ServerStats& server() { return server_.shard(0); }
   AccessLogStats& accessLog() { return access_log_.shard(0); }
 
@@ -81,7 +88,7 @@ class Store {
  private:
   template <typename S>
   Scope<S>& getOrCreate(std::map<std::string, std::unique_ptr<Scope<S>>>& scopes,
-                        const std::string& name, const char* prefix);
+                        const std::string& name, const char* prefix, Tags tags);
   template <typename S>
   void merge(const Scope<S>& scope, ScopeKind kind, std::vector<MergedStat>& out) const;
   void applyBaseline(MergedStat& s) const;
@@ -92,6 +99,7 @@ class Store {
   std::map<std::string, std::unique_ptr<Scope<ClusterStats>>> clusters_;
   std::map<std::string, std::unique_ptr<Scope<ListenerStats>>> listeners_;
   std::map<std::string, std::unique_ptr<Scope<TcpProxyStats>>> tcp_;
+  std::map<std::string, std::unique_ptr<Scope<RouteStats>>> routes_;
   Scope<ServerStats> server_{"", 1};
   Scope<AccessLogStats> access_log_{"", 1};
   // Values at the last reset_counters, by full name.

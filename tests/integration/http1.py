@@ -75,16 +75,8 @@ class Request(Message):
     def target(self) -> str:
         return self.start_line.split(" ")[1]
 
-    @property
-    def version(self) -> str:
-        return self.start_line.split(" ")[2]
-
 
 class Response(Message):
-    @property
-    def version(self) -> str:
-        return self.start_line.split(" ")[0]
-
     @property
     def status(self) -> int:
         return int(self.start_line.split(" ")[1])
@@ -223,8 +215,13 @@ def read_message(reader: SocketReader, deadline: float, kind: type, no_body: boo
         return None
     start_line, headers = parse_head(head)
     message = kind(start_line=start_line, headers=headers, raw_head=head)
-    if no_body:
-        return message
+    if not no_body:
+        read_body(reader, message, deadline)
+    return message
+
+
+def read_body(reader: SocketReader, message: Message, deadline: float) -> None:
+    """Chunked, Content-Length, or (a response only) until the connection closes."""
     te = ",".join(message.header_values("transfer-encoding")).lower()
     if "chunked" in te:
         message.chunked = True
@@ -235,16 +232,14 @@ def read_message(reader: SocketReader, deadline: float, kind: type, no_body: boo
         if body is None:
             raise IncompleteMessage(f"EOF after {len(reader.buf)} of {length} body bytes")
         message.body = body
-    elif kind is Response:
-        message.body = reader.read_to_eof(deadline)  # close-delimited
-    return message
+    elif isinstance(message, Response):
+        message.body = reader.read_to_eof(deadline)
 
 
 def build_request(method: str = "GET", path: str = "/", headers: Iterable[tuple[str, str]] = (),
-                  body: Optional[bytes] = None, host: Optional[str] = "test",
-                  version: str = "HTTP/1.1") -> bytes:
+                  body: Optional[bytes] = None, host: Optional[str] = "test") -> bytes:
     headers = list(headers)
-    lines = [f"{method} {path} {version}"]
+    lines = [f"{method} {path} HTTP/1.1"]
     if host is not None:
         lines.append(f"Host: {host}")
     lines += [f"{n}: {v}" for (n, v) in headers]
@@ -291,21 +286,8 @@ class HttpClient:
                 if keep_interim or status == 101:
                     return response
                 continue
-            if head_request or status in (204, 304):
-                return response
-            # Reuse read_message's body logic on the already-parsed head.
-            te = ",".join(response.header_values("transfer-encoding")).lower()
-            if "chunked" in te:
-                response.chunked = True
-                response.body, response.trailers = _read_chunked(self.reader, deadline)
-            elif response.has("content-length"):
-                length = int(response.header("content-length"))
-                body = self.reader.read_exact(length, deadline)
-                if body is None:
-                    raise IncompleteMessage(f"EOF in a body of {length} bytes")
-                response.body = body
-            else:
-                response.body = self.reader.read_to_eof(deadline)
+            if not (head_request or status in (204, 304)):
+                read_body(self.reader, response, deadline)
             return response
 
     def request(self, method: str = "GET", path: str = "/", headers: Iterable[tuple[str, str]] = (),

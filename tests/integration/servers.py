@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
-from http1 import (LOOPBACK, IO_TIMEOUT_S, Request, SocketReader, Stopped, build_response,
-                   free_port, read_message, wait_until)
+from http1 import (IO_TIMEOUT_S, LOOPBACK, IncompleteMessage, Request, SocketReader, Stopped,
+                   build_response, free_port, http_request, read_message, wait_until)
 
 # No upstream connection lives longer than this, whatever its handler does.
 MAX_CONNECTION_LIFETIME_S = 60.0
@@ -43,6 +43,10 @@ class UpstreamConnection:
         if not self.closed:
             self.closed = True
             self.sock.close()
+
+    def sleep(self, seconds: float) -> bool:
+        """Waits; False if the server started stopping meanwhile."""
+        return not self.server._stop.wait(seconds)
 
     def wait_for_peer_close(self, timeout: float = MAX_CONNECTION_LIFETIME_S) -> None:
         """Reads (and records) until the peer closes, the server stops or the timeout."""
@@ -117,7 +121,7 @@ def close_mid_body(declared_length: int, sent: bytes) -> Handler:
     def handler(conn: UpstreamConnection, request: Request) -> None:
         conn.send(build_response(200, b"", [("Content-Length", str(declared_length))],
                                  content_length=False) + sent)
-        time.sleep(0.05)
+        conn.sleep(0.05)
         conn.close()
     return handler
 
@@ -146,7 +150,7 @@ def switch_protocols_and_echo() -> Handler:
 
 def delayed(seconds: float, inner: Handler) -> Handler:
     def handler(conn: UpstreamConnection, request: Request) -> None:
-        if not conn.server._stop.wait(seconds):
+        if conn.sleep(seconds):
             inner(conn, request)
     return handler
 
@@ -271,7 +275,6 @@ class EchoServer:
     def __init__(self, final: bytes = b""):
         self.final = final
         self._stop = threading.Event()
-        self.connection_count = 0
         self._threads: list[threading.Thread] = []
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.bind((LOOPBACK, 0))
@@ -289,7 +292,6 @@ class EchoServer:
                 sock, _ = self._listener.accept()
             except OSError:
                 continue
-            self.connection_count += 1
             thread = threading.Thread(target=self._serve, args=(sock,), daemon=True)
             self._threads.append(thread)
             thread.start()
@@ -334,7 +336,6 @@ http {
   server {
     listen 127.0.0.1:$port;
     root $dir/www;
-    location = /no-content { return 204; }
   }
 }
 """)
@@ -343,9 +344,14 @@ http {
 class Nginx:
     """nginx from Debian serving `files` from a temporary root, on a free loopback port."""
 
+    SENTINEL = "harness-sentinel"
+
     def __init__(self, workdir: Path, files: dict[str, bytes]):
         self.dir = workdir / f"nginx-{id(self)}"
         (self.dir / "www").mkdir(parents=True)
+        # Proves that the server on the port is this nginx, not whoever took the port.
+        self.token = f"nginx {self.dir}".encode()
+        files = {**files, self.SENTINEL: self.token}
         for name, data in files.items():
             path = self.dir / "www" / name.lstrip("/")
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -361,17 +367,16 @@ class Nginx:
             self.process = subprocess.Popen(
                 ["nginx", "-p", str(self.dir), "-c", str(conf), "-e", str(self.dir / "error.log")],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            if wait_until(lambda: self._accepting() or self.process.poll() is not None, 5):
+            if wait_until(lambda: self._serving() or self.process.poll() is not None, 5):
                 if self.process.poll() is None:
                     return self
             self.stop()
         raise RuntimeError("nginx did not start: " + (self.dir / "error.log").read_text())
 
-    def _accepting(self) -> bool:
+    def _serving(self) -> bool:
         try:
-            socket.create_connection((LOOPBACK, self.port), timeout=0.2).close()
-            return True
-        except OSError:
+            return http_request(self.port, path=f"/{self.SENTINEL}", timeout=1).body == self.token
+        except (OSError, IncompleteMessage, ValueError):
             return False
 
     def stop(self) -> None:

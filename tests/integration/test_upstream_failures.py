@@ -50,6 +50,14 @@ def test_upstream_closing_mid_body_truncates_the_response(remora, upstream):
     assert result.stdout == b"200 100"
 
 
+def test_upstream_connection_close_is_honoured(remora, upstream):
+    backend = upstream(respond(200, b"once", [("Connection", "close")]), close_after_responses=1)
+    proxy = remora(proxy_config(backend.port))
+    bodies = [http_request(proxy.port).body for _ in range(3)]
+    assert bodies == [b"once"] * 3
+    assert backend.connection_count == 3
+
+
 def test_idle_pooled_connection_closed_by_the_upstream_is_not_reused(remora, upstream):
     # The upstream keeps its responses keep-alive but closes each connection 100 ms later.
     backend = upstream(respond(200, b"fresh", [("Connection", "keep-alive")]),

@@ -205,3 +205,28 @@ TEST(StatsRenderTest, PrometheusWriterMatchesPrometheusCpp) {
 
 }  // namespace
 }  // namespace remora::stats
+
+namespace remora::stats {
+namespace {
+
+TEST(StatsStoreTest, RouteScopesCarryVirtualHostAndRouteTags) {
+  Store store(1);
+  RouteStats& route = store.routeScope("api", "checkout").shard(0);
+  route.upstream_rq_total.inc();
+  route.upstream_rq_by_code.inc(201);
+  route.upstreamResponseClass(201).inc();
+  const auto stats = store.snapshot();
+  EXPECT_EQ(find(stats, "vhost.api.route.checkout.upstream_rq_total").counter, 1u);
+  EXPECT_EQ(find(stats, "vhost.api.route.checkout.upstream_rq_201").counter, 1u);
+  StatsQuery query;
+  query.filter = std::make_unique<RE2>("^vhost\\.api\\.route\\.checkout\\.upstream_rq_(total|201)$");
+  EXPECT_EQ(renderPrometheus(store, query),
+            "# TYPE envoy_vhost_route_upstream_rq counter\n"
+            "envoy_vhost_route_upstream_rq{envoy_response_code=\"201\",envoy_virtual_host=\"api\","
+            "envoy_route=\"checkout\"} 1\n"
+            "# TYPE envoy_vhost_route_upstream_rq_total counter\n"
+            "envoy_vhost_route_upstream_rq_total{envoy_virtual_host=\"api\",envoy_route=\"checkout\"} 1\n");
+}
+
+}  // namespace
+}  // namespace remora::stats
