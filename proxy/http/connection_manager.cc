@@ -229,7 +229,9 @@ size_t ActiveStream::responseOrigin() const {
 
 void ActiveStream::sendLocalReply(int status, std::string_view body, std::string_view details,
                                   stream::ResponseFlag flag) {
-  sendLocalReplyFrom(responseOrigin(), status, body, details, flag);
+  // As in Envoy, a local reply runs through every filter's response phase,
+  // including the one that sent it.
+  sendLocalReplyFrom(filters_.size(), status, body, details, flag);
 }
 
 void ActiveStream::sendLocalReplyFrom(size_t origin, int status, std::string_view body,

@@ -104,6 +104,9 @@ Server::~Server() {
       if (fd >= 0) ::close(fd);
     }
   }
+  // A uv_stop() from shutdown() makes the next uv_run return at once (clearing the
+  // flag); the second one then runs the close callbacks.
+  uv_run(&loop_, UV_RUN_NOWAIT);
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
 }

@@ -117,3 +117,28 @@ def test_concurrency_3_runs_3_workers(remora):
     info = json.loads(proxy.admin("GET", "/server_info").body)
     assert info["command_line_options"]["concurrency"] == 3
     assert "starting main dispatch loop with 3 worker(s)" in proxy.stderr()
+
+
+def test_admin_port_in_use_exits_1_cleanly(tmp_path):
+    with socket.socket() as taken:
+        taken.bind((LOOPBACK, 0))
+        taken.listen(1)
+        config = tmp_path / "admin-taken.yaml"
+        config.write_text(proxy_config(free_port()).replace(
+            "$admin_port", str(taken.getsockname()[1])))
+        result = run_remora("-c", str(config), "--concurrency", "1")
+    assert result.returncode == 1
+    assert "cannot listen on admin address 127.0.0.1:" in result.stderr
+
+
+def test_listener_port_in_use_exits_1_cleanly(tmp_path):
+    with socket.socket() as taken:
+        taken.bind((LOOPBACK, 0))
+        taken.listen(1)
+        config = tmp_path / "listener-taken.yaml"
+        config.write_text(proxy_config(free_port())
+                          .replace('"port_value": 0', f'"port_value": {taken.getsockname()[1]}')
+                          .replace("$admin_port", str(free_port())))
+        result = run_remora("-c", str(config), "--concurrency", "1")
+    assert result.returncode == 1
+    assert "cannot bind listener 'http' to 127.0.0.1:" in result.stderr
