@@ -13,6 +13,7 @@ inline int initHandle(uv_loop_t* loop, uv_tcp_t* h) { return uv_tcp_init(loop, h
 inline int initHandle(uv_loop_t* loop, uv_timer_t* h) { return uv_timer_init(loop, h); }
 inline int initHandle(uv_loop_t* loop, uv_idle_t* h) { return uv_idle_init(loop, h); }
 inline int initHandle(uv_loop_t* loop, uv_signal_t* h) { return uv_signal_init(loop, h); }
+inline int initHandle(uv_loop_t* loop, uv_check_t* h) { return uv_check_init(loop, h); }
 
 template <typename T>
 class UvHandle {

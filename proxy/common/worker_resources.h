@@ -13,12 +13,19 @@ namespace remora {
 
 struct WorkerResources {
   WorkerResources(uv_loop_t* l, size_t index)
-      : loop(l), thread_index(index), deleter(l), random(std::random_device{}()) {}
+      : loop(l),
+        thread_index(index),
+        write_batcher(l),
+        deleter(l),
+        random(std::random_device{}()) {}
   uv_loop_t* loop;
   // This thread's shard in every stats scope (workers 0..N-1, the main thread N).
   size_t thread_index;
-  DeferredDeleter deleter;
+  // Declared before the deleter: objects it destroys late still cancel their
+  // scheduled writes and release the read buffer.
+  network::WriteBatcher write_batcher;
   network::ReadBuffer read_buffer;
+  DeferredDeleter deleter;
   std::mt19937_64 random;
 };
 

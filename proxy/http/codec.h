@@ -1,13 +1,18 @@
 // Codec interfaces: a server codec turns downstream bytes into stream events and
 // encodes responses; a client codec encodes requests and turns upstream bytes into
-// response events. Implementations: h1/ (llhttp) today, h2/ (nghttp2) later.
+// response events. Implementations: h1/ (llhttp) and h2/ (nghttp2).
 //
 // Ownership: the connection owns the codec; the codec owns its per-stream encoders.
 // Decoder callbacks run synchronously inside dispatch(); a callback may call back
 // into the codec (encode a reply) but must not destroy it: connections defer
 // destruction to a later loop turn.
+//
+// HTTP/2 carries many streams per connection: an encoder must not be used after its
+// stream ended (response complete on the server, response complete on the client) or
+// after its decoder got onResetStream().
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -39,6 +44,42 @@ struct DispatchResult {
   }
 };
 
+// Why a stream ended before both directions completed.
+enum class StreamResetReason {
+  // This side reset it (resetStream()).
+  LocalReset,
+  // The peer reset it (RST_STREAM).
+  RemoteReset,
+  // The stream broke the protocol (malformed message, oversized head); the codec reset it.
+  ProtocolError,
+  // The peer refused it before processing (REFUSED_STREAM, or above a GOAWAY's last
+  // stream id): nothing was processed, so a retry is safe.
+  RefusedStream,
+  // The connection closed or failed with the stream open.
+  ConnectionTermination,
+  // A buffer limit was exceeded.
+  Overflow,
+};
+
+// Envoy's wording, for %UPSTREAM_TRANSPORT_FAILURE_REASON% and logs.
+inline std::string_view resetReasonString(StreamResetReason reason) {
+  switch (reason) {
+    case StreamResetReason::LocalReset:
+      return "local reset";
+    case StreamResetReason::RemoteReset:
+      return "remote reset";
+    case StreamResetReason::ProtocolError:
+      return "protocol error";
+    case StreamResetReason::RefusedStream:
+      return "remote refused stream reset";
+    case StreamResetReason::ConnectionTermination:
+      return "connection termination";
+    case StreamResetReason::Overflow:
+      return "overflow";
+  }
+  return "unknown";
+}
+
 // ---- Downstream (server) side ----
 
 // Sends one response on the stream it belongs to.
@@ -49,6 +90,11 @@ class ResponseEncoder {
   virtual void encodeHeaders(const ResponseHead& head, bool end_stream) = 0;
   virtual void encodeData(std::string_view data, bool end_stream) = 0;
   virtual void encodeTrailers(const HeaderMap& trailers) = 0;
+  // Abandons the stream; its decoder hears nothing more. HTTP/2 sends RST_STREAM
+  // (LocalReset: CANCEL, ProtocolError: PROTOCOL_ERROR, RefusedStream: REFUSED_STREAM,
+  // otherwise INTERNAL_ERROR); HTTP/1 cannot reset one exchange, so the connection
+  // closes after it (closeAfterResponse() turns true).
+  virtual void resetStream(StreamResetReason reason) {}
 };
 
 // Receives one request; implemented by the connection manager's active stream.
@@ -58,6 +104,9 @@ class RequestDecoder {
   virtual void decodeHeaders(RequestHead&& head, bool end_stream) = 0;
   virtual void decodeData(std::string_view data, bool end_stream) = 0;
   virtual void decodeTrailers(HeaderMap&& trailers) = 0;
+  // The peer reset the stream or the connection died with it open. No further event
+  // follows and the stream's encoder must not be used any more.
+  virtual void onResetStream(StreamResetReason reason) {}
 };
 
 class ServerCodecCallbacks {
@@ -80,7 +129,9 @@ class ServerCodec {
   virtual ~ServerCodec() = default;
   // Parses downstream bytes. HTTP/1 parses one request at a time: once a request
   // is complete, further bytes are kept (pipelining) until resume() is called
-  // after its response has been fully encoded.
+  // after its response has been fully encoded. HTTP/2 never holds bytes back; a
+  // failure there is a connection error (GOAWAY already written, every open stream
+  // got onResetStream(ConnectionTermination)): close the connection, no local reply.
   virtual DispatchResult dispatch(std::string_view data) = 0;
   // Parses bytes kept back while the previous response was in progress.
   virtual DispatchResult resume() = 0;
@@ -92,10 +143,19 @@ class ServerCodec {
   virtual bool upgraded() const = 0;
   // The connection must close once the current response is written (the request
   // or response asked for it, or the response body is delimited by the close).
+  // HTTP/2: a GOAWAY was sent or received; close once activeStreams() is 0.
   virtual bool closeAfterResponse() const = 0;
   // The peer half-closed (EOF). A request delimited by EOF does not exist in
   // HTTP/1, so this only matters for tunnels and for aborting partial requests.
+  // HTTP/2 resets every open stream (ConnectionTermination).
   virtual void onEof() = 0;
+  virtual Protocol protocol() const = 0;
+  // Graceful drain: HTTP/2 sends GOAWAY(NO_ERROR) naming the last stream it accepted;
+  // streams already open finish, later ones are refused. HTTP/1 does nothing (drain
+  // closes it after the current response).
+  virtual void goAway() {}
+  // Streams whose request arrived and whose response is not complete (HTTP/1: 0 or 1).
+  virtual size_t activeStreams() const = 0;
 };
 
 // ---- Upstream (client) side ----
@@ -108,6 +168,10 @@ class ResponseDecoder {
   virtual void decodeHeaders(ResponseHead&& head, bool end_stream) = 0;
   virtual void decodeData(std::string_view data, bool end_stream) = 0;
   virtual void decodeTrailers(HeaderMap&& trailers) = 0;
+  // The upstream reset the stream, refused it (RefusedStream: safe to retry) or the
+  // connection died with it open. No further event follows and the stream's encoder
+  // must not be used any more.
+  virtual void onResetStream(StreamResetReason reason) {}
 };
 
 class RequestEncoder {
@@ -116,6 +180,10 @@ class RequestEncoder {
   virtual void encodeHeaders(const RequestHead& head, bool end_stream) = 0;
   virtual void encodeData(std::string_view data, bool end_stream) = 0;
   virtual void encodeTrailers(const HeaderMap& trailers) = 0;
+  // Abandons the stream; its decoder hears nothing more. HTTP/2 sends RST_STREAM (see
+  // ResponseEncoder::resetStream); HTTP/1 makes the connection not reusable, and the
+  // owner closes it.
+  virtual void resetStream(StreamResetReason reason) {}
 };
 
 class ClientCodec {
@@ -125,15 +193,27 @@ class ClientCodec {
   // outstanding request per connection.
   virtual RequestEncoder& newStream(ResponseDecoder& decoder) = 0;
   // Parses upstream bytes. A failure means the response is malformed (502 UPE).
+  // HTTP/2: a failure is a connection error; every open stream has got
+  // onResetStream(ConnectionTermination) before dispatch() returns.
   virtual DispatchResult dispatch(std::string_view data) = 0;
   // The upstream closed. Completes an EOF-delimited body (decodeData with
   // end_stream) and returns true; returns false if a response was cut short.
+  // HTTP/2: every open stream gets onResetStream(ConnectionTermination).
   virtual bool onEof() = 0;
   // True when the connection can carry another request (response complete,
-  // keep-alive on both sides, no upgrade).
+  // keep-alive on both sides, no upgrade). HTTP/2: the connection is usable for new
+  // streams (no GOAWAY either way, not failed or closed); canStartStream() also
+  // checks the concurrency limit.
   virtual bool reusable() const = 0;
-  // True between newStream() and the end of that stream's response.
+  // True between newStream() and the end of that stream's response (HTTP/2: while
+  // any stream is active).
   virtual bool streamActive() const = 0;
+  // True when newStream() may be called now: HTTP/1 when no stream is active; HTTP/2
+  // below the peer's SETTINGS_MAX_CONCURRENT_STREAMS and not going away.
+  virtual bool canStartStream() const = 0;
+  virtual size_t activeStreams() const = 0;
+  // Stops starting streams on this connection; HTTP/2 also tells the peer (GOAWAY).
+  virtual void goAway() {}
 };
 
 }  // namespace remora::http

@@ -28,16 +28,7 @@ ActiveStream::ActiveStream(ConnectionManager& connection, ResponseEncoder& encod
     : connection_(connection),
       encoder_(encoder),
       idle_timeout_(connection.config().config.stream_idle_timeout),
-      idle_timer_(connection.context().resources.loop, [this] { onStreamIdle(); }),
-      request_timer_(connection.context().resources.loop, [this] {
-        connection_.stats().downstream_rq_timeout.inc();
-        if (response_started_) {
-          resetStream();
-        } else {
-          sendLocalReply(408, "request timeout", "request_overall_timeout",
-                         stream::ResponseFlag::None);
-        }
-      }) {
+      idle_timer_(connection.context().resources.loop, [this] { onStreamIdle(); }) {
   info_.downstream_remote_address = connection.remoteAddress();
   stats::HttpConnManagerStats& stats = connection.stats();
   stats.downstream_rq_total.inc();
@@ -48,21 +39,25 @@ ActiveStream::ActiveStream(ConnectionManager& connection, ResponseEncoder& encod
     filters_.push_back(factory(connection.context()));
     filters_.back()->setCallbacks(*this);
   }
-  touch();
+  idle_timer_.start(idle_timeout_);
 }
 
 ActiveStream::~ActiveStream() = default;
 
-void ActiveStream::touch() {
-  if (!finished_) idle_timer_.arm(idle_timeout_);
-}
+void ActiveStream::touch() { idle_timer_.touch(); }
 
 void ActiveStream::overrideStreamIdleTimeout(std::chrono::milliseconds timeout) {
   idle_timeout_ = timeout;
-  if (timeout.count() > 0) {
-    touch();
+  if (finished_) return;
+  idle_timer_.start(timeout);
+}
+
+void ActiveStream::onRequestTimeout() {
+  connection_.stats().downstream_rq_timeout.inc();
+  if (response_started_) {
+    resetStream();
   } else {
-    idle_timer_.disarm();
+    sendLocalReply(408, "request timeout", "request_overall_timeout", stream::ResponseFlag::None);
   }
 }
 
@@ -83,8 +78,12 @@ void ActiveStream::decodeHeaders(RequestHead&& head, bool end_stream) {
   head_request_ = request_.method == "HEAD";
   connection_.onRequestHeadersComplete();
   touch();
-  request_timer_.arm(end_stream ? std::chrono::milliseconds(0)
-                                : connection_.config().config.request_timeout);
+  const std::chrono::milliseconds request_timeout = connection_.config().config.request_timeout;
+  if (!end_stream && request_timeout.count() > 0) {
+    request_timer_ = std::make_unique<Timer>(connection_.context().resources.loop,
+                                             [this] { onRequestTimeout(); });
+    request_timer_->arm(request_timeout);
+  }
   headers_end_stream_ = end_stream;
   prepareRequest();
   if (response_started_ || finished_) return;
@@ -125,8 +124,7 @@ void ActiveStream::prepareRequest() {
 void ActiveStream::onRequestEnd() {
   request_complete_ = true;
   info_.last_downstream_rx_byte = stream::StreamInfo::Clock::now();
-  request_timer_.disarm();
-  connection_.onRequestComplete();
+  if (request_timer_) request_timer_->disarm();
 }
 
 void ActiveStream::runRequestHeaders(size_t from) {
@@ -396,8 +394,8 @@ void ActiveStream::onConnectionClosed() {
 void ActiveStream::finish(bool reset) {
   if (finished_) return;
   finished_ = true;
-  idle_timer_.disarm();
-  request_timer_.disarm();
+  idle_timer_.stop();
+  if (request_timer_) request_timer_->disarm();
   info_.end = stream::StreamInfo::Clock::now();
   recordStats();
   writeAccessLogs();
@@ -451,7 +449,11 @@ ConnectionManager::ConnectionManager(filters::FilterContext& context,
       connection_(std::move(connection)),
       idle_timer_(context.resources.loop,
                   [this] {
-                    if (stream_) return;
+                    if (stream_) {
+                      // Busy, not idle: the countdown restarts when the stream ends.
+                      armIdleTimer();
+                      return;
+                    }
                     stats_.downstream_cx_idle_timeout.inc();
                     connection_->close(network::TcpConnection::CloseMode::FlushWrite);
                   }),
@@ -484,7 +486,7 @@ bool ConnectionManager::draining() const {
   return drain_requested_ || context_.server.draining.load(std::memory_order_relaxed);
 }
 
-void ConnectionManager::armIdleTimer() { idle_timer_.arm(config_->config.idle_timeout); }
+void ConnectionManager::armIdleTimer() { idle_timer_.start(config_->config.idle_timeout); }
 
 void ConnectionManager::onData(std::string_view data) {
   if (closed_) return;
@@ -496,7 +498,16 @@ void ConnectionManager::onData(std::string_view data) {
       request_headers_timer_.arm(config_->config.request_headers_timeout);
     }
   }
+  // Bytes that arrive while a complete request waits for its response are
+  // pipelined requests: the codec keeps them, and reading pauses until the
+  // response is done so the backlog stays bounded. (Pausing only then keeps the
+  // ordinary keep-alive path free of epoll_ctl calls.)
+  const bool pipelined = stream_ && stream_->requestComplete() && !codec_->upgraded();
   dispatch(data);
+  if (pipelined && !closed_ && stream_) {
+    paused_for_pipeline_ = true;
+    updateReadEnabled();
+  }
 }
 
 void ConnectionManager::dispatch(std::string_view data) {
@@ -543,6 +554,7 @@ void ConnectionManager::logRejectedRequest(const CodecError& error) {
   info.end = info.start;
   info.response_code = error.status;
   info.response_code_details = error.details;
+  info.bytes_sent = reasonPhrase(error.status).size();  // the body of rawLocalReply()
   info.setFlag(stream::ResponseFlag::DownstreamProtocolError);
   info.downstream_remote_address = remote_address_;
   ResponseHead response;
@@ -553,7 +565,6 @@ void ConnectionManager::logRejectedRequest(const CodecError& error) {
 }
 
 RequestDecoder& ConnectionManager::newStream(ResponseEncoder& encoder) {
-  idle_timer_.disarm();
   stream_headers_received_ = false;
   stream_ = std::make_unique<ActiveStream>(*this, encoder);
   return *stream_;
@@ -563,8 +574,6 @@ void ConnectionManager::onRequestHeadersComplete() {
   stream_headers_received_ = true;
   request_headers_timer_.disarm();
 }
-
-void ConnectionManager::onRequestComplete() { updateReadEnabled(); }
 
 void ConnectionManager::onStreamFinished(bool reset) {
   std::unique_ptr<ActiveStream> finished = std::move(stream_);
@@ -581,8 +590,9 @@ void ConnectionManager::onStreamFinished(bool reset) {
     return;
   }
   read_disabled_by_stream_ = false;
+  paused_for_pipeline_ = false;
   updateReadEnabled();
-  armIdleTimer();
+  idle_timer_.touch();
   resume_timer_.fireSoon();
 }
 
@@ -593,10 +603,7 @@ void ConnectionManager::setStreamReadEnabled(bool enabled) {
 
 void ConnectionManager::updateReadEnabled() {
   if (closed_) return;
-  // While a complete request waits for its response, pipelined bytes stay in the
-  // socket: reading them would only grow the codec's backlog without bound.
-  const bool waiting = stream_ && stream_->requestComplete() && !codec_->upgraded();
-  connection_->setReadEnabled(!read_disabled_by_stream_ && !waiting);
+  connection_->setReadEnabled(!read_disabled_by_stream_ && !paused_for_pipeline_);
 }
 
 void ConnectionManager::onEof() {
@@ -624,7 +631,7 @@ void ConnectionManager::onClosed(network::CloseReason reason) {
   stats_.downstream_cx_length_ms.record(
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - opened_)
           .count());
-  idle_timer_.disarm();
+  idle_timer_.stop();
   request_headers_timer_.disarm();
   resume_timer_.disarm();
   if (stream_) stream_->onConnectionClosed();

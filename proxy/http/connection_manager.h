@@ -10,6 +10,7 @@
 
 #include "filters/filter.h"
 #include "filters/filter_registry.h"
+#include "proxy/common/idle_timer.h"
 #include "proxy/common/timer.h"
 #include "proxy/http/codec.h"
 #include "proxy/http/connection_manager_config.h"
@@ -75,6 +76,7 @@ class ActiveStream : public RequestDecoder, public filters::FilterCallbacks, pub
   void recordStats();
   void writeAccessLogs();
   void onStreamIdle();
+  void onRequestTimeout();
   void touch();
   // Ends the stream: logs, destroys filters, hands control back to the connection.
   void finish(bool reset);
@@ -114,8 +116,8 @@ class ActiveStream : public RequestDecoder, public filters::FilterCallbacks, pub
   bool head_request_ = false;
   bool finished_ = false;
   std::chrono::milliseconds idle_timeout_;
-  Timer idle_timer_;
-  Timer request_timer_;
+  IdleTimer idle_timer_;
+  std::unique_ptr<Timer> request_timer_;  // only with a request_timeout
 };
 
 class ConnectionManager : public network::DownstreamConnection,
@@ -156,7 +158,6 @@ class ConnectionManager : public network::DownstreamConnection,
   // The stream ended (response complete or reset).
   void onStreamFinished(bool reset);
   void onRequestHeadersComplete();
-  void onRequestComplete();
 
  private:
   void dispatch(std::string_view data);
@@ -180,9 +181,10 @@ class ConnectionManager : public network::DownstreamConnection,
   bool close_after_response_ = false;
   bool drain_requested_ = false;
   bool read_disabled_by_stream_ = false;
+  bool paused_for_pipeline_ = false;
   bool closed_ = false;
   bool stream_headers_received_ = false;
-  Timer idle_timer_;
+  IdleTimer idle_timer_;
   Timer request_headers_timer_;
   Timer resume_timer_;
 };

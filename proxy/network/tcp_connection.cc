@@ -4,12 +4,15 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <utility>
 
 namespace remora::network {
 
-TcpConnection::TcpConnection(uv_loop_t* loop, ReadBuffer& read_buffer, uint32_t buffer_limit)
+TcpConnection::TcpConnection(uv_loop_t* loop, ReadBuffer& read_buffer, WriteBatcher& batcher,
+                             uint32_t buffer_limit)
     : io_(new Io{}),
       read_buffer_(read_buffer),
+      batcher_(batcher),
       high_watermark_(buffer_limit),
       low_watermark_(buffer_limit / 2),
       connect_timer_(loop, [this] {
@@ -61,8 +64,15 @@ void TcpConnection::onConnectDone(uv_connect_t* req, int status) {
 }
 
 void TcpConnection::startRead() {
-  if (state_ != State::Open || !reading_wanted_) return;
-  uv_read_start(reinterpret_cast<uv_stream_t*>(&io_->tcp), &onAlloc, &onRead);
+  // Each start or stop is an epoll_ctl: only change what needs changing.
+  if (state_ != State::Open || !reading_wanted_ || reading_ || eof_) return;
+  reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&io_->tcp), &onAlloc, &onRead) == 0;
+}
+
+void TcpConnection::stopRead() {
+  if (!reading_) return;
+  reading_ = false;
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(&io_->tcp));
 }
 
 void TcpConnection::setReadEnabled(bool enabled) {
@@ -71,7 +81,7 @@ void TcpConnection::setReadEnabled(bool enabled) {
   if (enabled) {
     startRead();
   } else {
-    uv_read_stop(reinterpret_cast<uv_stream_t*>(&io_->tcp));
+    stopRead();
   }
 }
 
@@ -103,7 +113,8 @@ void TcpConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
     return;
   }
   if (nread == UV_EOF) {
-    uv_read_stop(s);
+    self->eof_ = true;
+    self->stopRead();
     if (self->callbacks_) self->callbacks_->onEof();
     return;
   }
@@ -113,20 +124,27 @@ void TcpConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
 void TcpConnection::write(std::string_view bytes) {
   if (state_ == State::Closed || shutdown_wanted_ || bytes.empty()) return;
   bytes_sent_ += bytes.size();
-  if (state_ == State::Open && pending_.empty() && io_->inflight.empty()) {
-    // Common case: the kernel takes it all now and nothing is copied.
-    uv_buf_t buf = uv_buf_init(const_cast<char*>(bytes.data()), bytes.size());
-    const int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&io_->tcp), &buf, 1);
-    if (n == static_cast<int>(bytes.size())) return;
-    if (n > 0) bytes.remove_prefix(n);
-    if (n < 0 && n != UV_EAGAIN) {
-      closeNow(CloseReason::RemoteReset);
-      return;
-    }
-  }
   pending_.append(bytes);
-  flush();
+  if (!flush_scheduled_) {
+    flush_scheduled_ = true;
+    batcher_.schedule(*this);
+  }
   updateWatermarks();
+}
+
+void TcpConnection::flushQueued() {
+  flush_scheduled_ = false;
+  if (state_ != State::Open || !io_->inflight.empty() || pending_.empty()) return;
+  // Usually the kernel takes it all at once and no write request is needed.
+  uv_buf_t buf = uv_buf_init(pending_.data(), pending_.size());
+  const int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&io_->tcp), &buf, 1);
+  if (n < 0 && n != UV_EAGAIN) {
+    closeNow(CloseReason::RemoteReset);
+    return;
+  }
+  if (n > 0) pending_.erase(0, static_cast<size_t>(n));
+  flush();
+  if (state_ == State::Open) updateWatermarks();
 }
 
 void TcpConnection::flush() {
@@ -204,6 +222,7 @@ void TcpConnection::closeNow(CloseReason reason) {
   if (state_ == State::Closed) return;
   state_ = State::Closed;
   connect_timer_.disarm();
+  if (std::exchange(flush_scheduled_, false)) batcher_.cancel(*this);
   pending_.clear();
   pending_.shrink_to_fit();
   io_->owner = nullptr;

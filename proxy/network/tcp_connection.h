@@ -13,6 +13,7 @@
 
 #include "proxy/common/deferred_deleter.h"
 #include "proxy/common/timer.h"
+#include "proxy/network/write_batcher.h"
 
 namespace remora::network {
 
@@ -44,7 +45,8 @@ struct ReadBuffer {
 
 class TcpConnection : public Deletable {
  public:
-  TcpConnection(uv_loop_t* loop, ReadBuffer& read_buffer, uint32_t buffer_limit);
+  TcpConnection(uv_loop_t* loop, ReadBuffer& read_buffer, WriteBatcher& batcher,
+                uint32_t buffer_limit);
   ~TcpConnection() override;
 
   void setCallbacks(ConnectionCallbacks& callbacks) { callbacks_ = &callbacks; }
@@ -55,7 +57,11 @@ class TcpConnection : public Deletable {
   // Upstream: connect; onConnected or onClosed(ConnectFailed/ConnectTimeout) follows.
   void connect(const sockaddr_storage& address, std::chrono::milliseconds timeout);
 
+  // Queues bytes; they leave in one write with everything else queued during this
+  // loop iteration (see WriteBatcher).
   void write(std::string_view bytes);
+  // Sends what is queued now (the batcher calls this).
+  void flushQueued();
   void setReadEnabled(bool enabled);
   // Sends FIN once queued bytes are written.
   void shutdownWrite();
@@ -83,6 +89,7 @@ class TcpConnection : public Deletable {
   static void onShutdownDone(uv_shutdown_t* req, int status);
 
   void startRead();
+  void stopRead();
   void flush();
   void afterDrain();
   void updateWatermarks();
@@ -103,6 +110,8 @@ class TcpConnection : public Deletable {
 
   Io* io_;
   ReadBuffer& read_buffer_;
+  WriteBatcher& batcher_;
+  bool flush_scheduled_ = false;
   ConnectionCallbacks* callbacks_ = nullptr;
   State state_ = State::Connecting;
   std::string pending_;  // queued, not yet handed to the kernel
@@ -110,6 +119,8 @@ class TcpConnection : public Deletable {
   const uint32_t low_watermark_;
   bool above_high_ = false;
   bool reading_wanted_ = true;
+  bool reading_ = false;  // uv_read_start is in effect
+  bool eof_ = false;      // the peer half-closed: nothing more to read
   bool shutdown_wanted_ = false;
   bool shutdown_sent_ = false;
   bool close_after_flush_ = false;

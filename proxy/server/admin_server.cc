@@ -110,8 +110,9 @@ void AdminServer::close() {
 void AdminServer::onConnection(uv_stream_t* server, int status) {
   auto* self = static_cast<AdminServer*>(server->data);
   if (!self || status != 0) return;
-  auto tcp = std::make_unique<network::TcpConnection>(self->resources_.loop,
-                                                      self->resources_.read_buffer, 1024 * 1024);
+  auto tcp =
+      std::make_unique<network::TcpConnection>(self->resources_.loop, self->resources_.read_buffer,
+                                               self->resources_.write_batcher, 1024 * 1024);
   if (uv_accept(server, reinterpret_cast<uv_stream_t*>(tcp->handle())) != 0) return;
   self->connections_.push_back(std::make_unique<Connection>(*self, std::move(tcp)));
   self->connections_.back()->self = std::prev(self->connections_.end());

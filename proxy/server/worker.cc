@@ -32,7 +32,8 @@ void ActiveListener::onConnection(uv_stream_t* server, int status) {
 void ActiveListener::accept() {
   WorkerResources& resources = worker_.resources();
   auto connection = std::make_unique<network::TcpConnection>(
-      resources.loop, resources.read_buffer, config_->config.per_connection_buffer_limit_bytes);
+      resources.loop, resources.read_buffer, resources.write_batcher,
+      config_->config.per_connection_buffer_limit_bytes);
   if (uv_accept(socket_.stream(), reinterpret_cast<uv_stream_t*>(connection->handle())) != 0) {
     return;
   }

@@ -63,9 +63,9 @@ void TcpProxySession::connectUpstream() {
   cluster_stats_->upstream_cx_total.inc();
   cluster_stats_->upstream_cx_active.inc();
   upstream_counted_ = true;
-  upstream_ =
-      std::make_unique<TcpConnection>(context_.resources.loop, context_.resources.read_buffer,
-                                      cluster_->info().config.per_connection_buffer_limit_bytes);
+  upstream_ = std::make_unique<TcpConnection>(
+      context_.resources.loop, context_.resources.read_buffer, context_.resources.write_batcher,
+      cluster_->info().config.per_connection_buffer_limit_bytes);
   upstream_->setCallbacks(upstream_side_);
   info_.upstream_host = host->address;
   upstream_->connect(host->sockaddr, cluster_->info().config.connect_timeout);

@@ -36,9 +36,8 @@ UpstreamClient* ConnPool::newStream(PoolCallbacks& callbacks) {
     callbacks.onPoolReady(*client);
     return nullptr;
   }
-  auto client =
-      std::make_unique<UpstreamClient>(*this, resources_.loop, resources_.read_buffer,
-                                       cluster_->config.per_connection_buffer_limit_bytes);
+  auto client = std::make_unique<UpstreamClient>(
+      *this, resources_, cluster_->config.per_connection_buffer_limit_bytes);
   UpstreamClient* raw = client.get();
   clients_.push_back(std::move(client));
   cluster_stats_.upstream_cx_total.inc();

@@ -5,10 +5,9 @@
 
 namespace remora::upstream {
 
-UpstreamClient::UpstreamClient(ConnPool& pool, uv_loop_t* loop, network::ReadBuffer& read_buffer,
-                               uint32_t buffer_limit)
+UpstreamClient::UpstreamClient(ConnPool& pool, WorkerResources& resources, uint32_t buffer_limit)
     : pool_(pool),
-      connection_(loop, read_buffer, buffer_limit),
+      connection_(resources.loop, resources.read_buffer, resources.write_batcher, buffer_limit),
       codec_(http::h1::makeClientCodec(*this)) {
   connection_.setCallbacks(*this);
 }

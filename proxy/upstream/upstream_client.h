@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "proxy/common/deferred_deleter.h"
+#include "proxy/common/worker_resources.h"
 #include "proxy/http/codec.h"
 #include "proxy/network/tcp_connection.h"
 #include "proxy/upstream/host.h"
@@ -38,8 +39,7 @@ class UpstreamClient : public network::ConnectionCallbacks,
                        public http::CodecOutput,
                        public Deletable {
  public:
-  UpstreamClient(ConnPool& pool, uv_loop_t* loop, network::ReadBuffer& read_buffer,
-                 uint32_t buffer_limit);
+  UpstreamClient(ConnPool& pool, WorkerResources& resources, uint32_t buffer_limit);
   ~UpstreamClient() override;
 
   network::TcpConnection& connection() { return connection_; }

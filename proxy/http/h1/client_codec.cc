@@ -79,6 +79,12 @@ void ClientConnection::encodeTrailers(const HeaderMap& trailers) {
   request_complete_ = true;
 }
 
+void ClientConnection::resetStream(StreamResetReason) {
+  if (!stream_active_) return;
+  reset_ = true;
+  endStream();
+}
+
 DispatchResult ClientConnection::dispatch(std::string_view data) {
   if (failed_) return DispatchResult::failure(failure_.status, failure_.details);
   if (tunneling_) {
@@ -127,7 +133,7 @@ bool ClientConnection::onEof() {
 }
 
 bool ClientConnection::reusable() const {
-  return !failed_ && !closed_ && !tunneling_ && !stream_active_ && request_complete_ &&
+  return !failed_ && !closed_ && !reset_ && !tunneling_ && !stream_active_ && request_complete_ &&
          keep_alive_ && !request_asks_close_;
 }
 

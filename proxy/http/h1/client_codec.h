@@ -30,6 +30,8 @@ class ClientConnection final : public ClientCodec, public RequestEncoder, privat
   bool onEof() override;
   bool reusable() const override;
   bool streamActive() const override { return stream_active_; }
+  bool canStartStream() const override { return !stream_active_; }
+  size_t activeStreams() const override { return stream_active_ ? 1 : 0; }
 
   // RequestEncoder. The head's authority is written as "host" (a host field in its
   // headers is then left out); the codec frames the body: content-length as given,
@@ -38,6 +40,8 @@ class ClientConnection final : public ClientCodec, public RequestEncoder, privat
   void encodeHeaders(const RequestHead& head, bool end_stream) override;
   void encodeData(std::string_view data, bool end_stream) override;
   void encodeTrailers(const HeaderMap& trailers) override;
+  // Ends the exchange; the connection is no longer reusable and must be closed.
+  void resetStream(StreamResetReason reason) override;
 
  private:
   // ParserCallbacks
@@ -73,6 +77,7 @@ class ClientConnection final : public ClientCodec, public RequestEncoder, privat
 
   bool tunneling_ = false;
   bool closed_ = false;
+  bool reset_ = false;
   bool failed_ = false;
   CodecError failure_;
 };

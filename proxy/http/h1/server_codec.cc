@@ -345,6 +345,14 @@ void ServerConnection::encodeTrailers(const HeaderMap& trailers) {
   onResponseComplete();
 }
 
+void ServerConnection::resetStream(StreamResetReason) {
+  if (!stream_active_) return;
+  stream_active_ = false;
+  decoder_ = nullptr;
+  close_after_response_ = true;
+  accepting_requests_ = false;
+}
+
 void ServerConnection::onResponseComplete() {
   if (upgraded_ || !request_complete_) close_after_response_ = true;
   stream_active_ = false;

@@ -36,6 +36,8 @@ class ServerConnection final : public ServerCodec, public ResponseEncoder, priva
   bool upgraded() const override { return upgraded_; }
   bool closeAfterResponse() const override { return close_after_response_; }
   void onEof() override;
+  Protocol protocol() const override { return Protocol::Http11; }
+  size_t activeStreams() const override { return stream_active_ ? 1 : 0; }
 
   // ResponseEncoder. A 1xx head other than 101 is interim: it is written and the
   // response goes on (nothing is sent to an HTTP/1.0 client).
@@ -43,6 +45,8 @@ class ServerConnection final : public ServerCodec, public ResponseEncoder, priva
   void encodeHeaders(const ResponseHead& head, bool end_stream) override;
   void encodeData(std::string_view data, bool end_stream) override;
   void encodeTrailers(const HeaderMap& trailers) override;
+  // Ends the exchange without completing the response; the connection must close.
+  void resetStream(StreamResetReason reason) override;
 
  private:
   // ParserCallbacks

@@ -41,7 +41,8 @@ inline std::string describeFields(const HeaderMap& fields) {
 
 inline std::string endSuffix(bool end_stream) { return end_stream ? " end" : ""; }
 
-// Events: "headers[ end]", "data:<bytes>[ end]", "trailers:<name=value,...>".
+// Events: "headers[ end]", "data:<bytes>[ end]", "trailers:<name=value,...>",
+// "reset:<reason>".
 class RecordingRequestDecoder : public RequestDecoder {
  public:
   void decodeHeaders(RequestHead&& head, bool end_stream) override {
@@ -57,6 +58,9 @@ class RecordingRequestDecoder : public RequestDecoder {
   void decodeTrailers(HeaderMap&& trailers) override {
     events_.push_back("trailers:" + describeFields(trailers));
     onEnd();
+  }
+  void onResetStream(StreamResetReason reason) override {
+    events_.push_back("reset:" + std::string(resetReasonString(reason)));
   }
 
   const RequestHead& head() const { return head_; }
@@ -98,7 +102,7 @@ class RecordingServerCallbacks : public ServerCodecCallbacks {
 };
 
 // Events: "1xx:<status>", "headers:<status>[ end]", "data:<bytes>[ end]",
-// "trailers:<name=value,...>".
+// "trailers:<name=value,...>", "reset:<reason>".
 class RecordingResponseDecoder : public ResponseDecoder {
  public:
   void decodeInformationalHeaders(ResponseHead&& head) override {
@@ -117,6 +121,9 @@ class RecordingResponseDecoder : public ResponseDecoder {
   void decodeTrailers(HeaderMap&& trailers) override {
     events_.push_back("trailers:" + describeFields(trailers));
     if (on_end) on_end();
+  }
+  void onResetStream(StreamResetReason reason) override {
+    events_.push_back("reset:" + std::string(resetReasonString(reason)));
   }
 
   const ResponseHead& head() const { return head_; }

@@ -1,0 +1,1 @@
+"""Load-benchmark harness modules; the entry point is bench/harness.py."""

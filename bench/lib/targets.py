@@ -1,0 +1,208 @@
+"""The upstream and the targets under test: config rendering, start, readiness."""
+
+import http.client
+import os
+import re
+import time
+
+from . import procs
+
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
+SMALL_BODY = b"hello world\n"
+LARGE_BODY_BYTES = 64 * 1024
+
+
+class StartError(Exception):
+    pass
+
+
+def render(template_name, out_path, values):
+    """Replaces @NAME@ placeholders; refuses to leave any unfilled."""
+    with open(os.path.join(CONFIG_DIR, template_name)) as f:
+        text = f.read()
+    for key, value in values.items():
+        text = text.replace(f"@{key}@", str(value))
+    leftover = re.findall(r"@[A-Z_]+@", text)
+    if leftover:
+        raise StartError(f"{template_name}: no value for {sorted(set(leftover))}")
+    with open(out_path, "w") as f:
+        f.write(text)
+    return out_path
+
+
+def http_get_status(port, path, timeout_s=2.0):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+def wait_until_serving(port, proc, name, launcher, timeout_s=15.0):
+    """Waits for the port, then for GET /small to answer 200 (the upstream pool works)."""
+    if not procs.wait_for_port(port, proc, timeout_s):
+        raise StartError(f"{name} did not listen on {port}:\n{launcher.log_tail(name)}")
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = http_get_status(port, "/small")
+            if last == 200:
+                return
+        except (OSError, http.client.HTTPException) as e:
+            last = e
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    raise StartError(f"{name} does not answer GET /small with 200 (last: {last}):\n"
+                     f"{launcher.log_tail(name)}")
+
+
+class Upstream:
+    """nginx serving /small (fixed body) and /64k (a static file), HTTP/1.1 and h2c."""
+
+    name = "upstream"
+
+    def __init__(self, launcher):
+        self.launcher = launcher
+        self.proc = None
+        self.port = self.h2_port = None
+
+    def start(self, workers, cpus):
+        run_dir = self.launcher.run_dir
+        www = os.path.join(run_dir, "www")
+        os.makedirs(www, exist_ok=True)
+        with open(os.path.join(www, "64k"), "wb") as f:
+            f.write(os.urandom(LARGE_BODY_BYTES))
+        # nginx workers run as "nobody" when started by root.
+        for path in (run_dir, www, os.path.join(www, "64k")):
+            os.chmod(path, 0o755)
+        self.port, self.h2_port = procs.free_ports(2)
+        conf = render("upstream-nginx.conf", os.path.join(run_dir, f"upstream-w{workers}.conf"),
+                      {"WORKERS": workers, "RUN_DIR": run_dir, "PORT": self.port,
+                       "H2_PORT": self.h2_port})
+        self.proc = self.launcher.start(self.name, ["nginx", "-p", run_dir, "-c", conf], cpus)
+        wait_until_serving(self.port, self.proc, self.name, self.launcher)
+
+    def pids(self):
+        return procs.process_tree(self.proc.pid) if self.proc else []
+
+    def stop(self):
+        if self.proc:
+            self.launcher.stop(self.proc)
+            self.proc = None
+
+
+class Target:
+    """A proxy under test. Subclasses provide the command line."""
+
+    name = ""
+    h2_unsupported = None  # reason shown instead of h2 figures, if any
+
+    def __init__(self, launcher):
+        self.launcher = launcher
+        self.proc = None
+        self.port = self.h2_port = None
+
+    def command(self, workers, upstream):
+        raise NotImplementedError
+
+    def start(self, workers, cpus, upstream):
+        argv = self.command(workers, upstream)
+        self.proc = self.launcher.start(self.name, argv, cpus)
+        wait_until_serving(self.port, self.proc, self.name, self.launcher)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def pids(self):
+        return procs.process_tree(self.proc.pid) if self.proc else []
+
+    def stop(self):
+        if self.proc:
+            self.launcher.stop(self.proc)
+            self.proc = None
+
+    def _render(self, template, suffix, workers, upstream, extra=None):
+        values = {"WORKERS": workers, "RUN_DIR": self.launcher.run_dir, "PORT": self.port,
+                  "H2_PORT": self.h2_port, "UPSTREAM_PORT": upstream.port}
+        values.update(extra or {})
+        out = os.path.join(self.launcher.run_dir, f"{self.name}-w{workers}.{suffix}")
+        return render(template, out, values)
+
+
+class Direct(Target):
+    """No proxy: the load generator talks to the upstream. The floor for latency."""
+
+    name = "direct"
+
+    def start(self, workers, cpus, upstream):
+        self.port, self.h2_port = upstream.port, upstream.h2_port
+
+    def alive(self):
+        return True
+
+    def pids(self):
+        return []
+
+    def stop(self):
+        pass
+
+
+class Remora(Target):
+    name = "remora"
+    h2_unsupported = "n/a (no HTTP/2 yet)"
+
+    def __init__(self, launcher, binary):
+        super().__init__(launcher)
+        self.binary = binary
+
+    def command(self, workers, upstream):
+        self.port, admin_port = procs.free_ports(2)
+        conf = self._render("remora.yaml", "yaml", workers, upstream, {"ADMIN_PORT": admin_port})
+        return [self.binary, "-c", conf, "--concurrency", str(workers), "-l", "warning",
+                "--drain-time-s", "1"]
+
+
+class Nginx(Target):
+    name = "nginx"
+
+    def command(self, workers, upstream):
+        self.port, self.h2_port = procs.free_ports(2)
+        conf = self._render("nginx.conf", "conf", workers, upstream)
+        return ["nginx", "-p", self.launcher.run_dir, "-c", conf]
+
+
+class HAProxy(Target):
+    name = "haproxy"
+
+    def command(self, workers, upstream):
+        self.port, self.h2_port = procs.free_ports(2)
+        conf = self._render("haproxy.cfg", "cfg", workers, upstream)
+        return ["haproxy", "-db", "-f", conf]
+
+
+class Nghttpx(Target):
+    name = "nghttpx"
+
+    def command(self, workers, upstream):
+        self.port, self.h2_port = procs.free_ports(2)
+        conf = self._render("nghttpx.conf", "conf", workers, upstream)
+        return ["nghttpx", f"--conf={conf}"]
+
+
+def make_targets(launcher, remora_binary, names):
+    factories = {
+        "direct": lambda: Direct(launcher),
+        "remora": lambda: Remora(launcher, remora_binary),
+        "nginx": lambda: Nginx(launcher),
+        "haproxy": lambda: HAProxy(launcher),
+        "nghttpx": lambda: Nghttpx(launcher),
+    }
+    return [factories[n]() for n in names]
+
+
+ALL_TARGETS = ["direct", "remora", "nginx", "haproxy", "nghttpx"]

@@ -1,0 +1,187 @@
+#include "proxy/http/h2/server_codec.h"
+
+#include <string>
+
+#include "proxy/http/h2/session.h"
+
+namespace remora::http::h2 {
+
+namespace {
+
+class ServerStream final : public Stream, public ResponseEncoder {
+ public:
+  ServerStream(Session& session, ServerCodecCallbacks& callbacks, int32_t stream_id)
+      : Stream(session), callbacks_(callbacks) {
+    id_ = stream_id;
+  }
+
+  // Stream
+  void onHeaderSection(bool end_stream) override;
+  void onDataFrame(std::string_view data, bool end_stream) override;
+
+  // ResponseEncoder
+  void encode100Continue() override;
+  void encodeHeaders(const ResponseHead& head, bool end_stream) override;
+  void encodeData(std::string_view data, bool end_stream) override;
+  void encodeTrailers(const HeaderMap& trailers) override;
+  void resetStream(StreamResetReason reason) override;
+
+ private:
+  void deliverReset(StreamResetReason reason) override;
+  void startRequest(bool end_stream);
+  void rejectOversizedHead();
+  bool canEncodeBody() const { return attached_ && response_started_ && !local_end_; }
+
+  ServerCodecCallbacks& callbacks_;
+  RequestDecoder* decoder_ = nullptr;
+  bool head_received_ = false;
+  bool response_started_ = false;
+};
+
+class ServerConnection final : public ServerCodec, public Session {
+ public:
+  ServerConnection(CodecOutput& output, ServerCodecCallbacks& callbacks,
+                   const Http2Settings& settings)
+      : Session(Role::Server, output, settings), callbacks_(callbacks) {
+    start();
+  }
+
+  DispatchResult dispatch(std::string_view data) override { return dispatchBytes(data, 400); }
+  // Nothing is ever held back.
+  DispatchResult resume() override { return DispatchResult::success(); }
+  bool streamActive() const override { return openStreams() > 0; }
+  bool upgraded() const override { return false; }
+  bool closeAfterResponse() const override {
+    return failed() || goAwaySent() || goAwayReceived();
+  }
+  void onEof() override { onTransportClosed(); }
+  Protocol protocol() const override { return Protocol::Http2; }
+  void goAway() override { submitGoAway(); }
+  size_t activeStreams() const override { return openStreams(); }
+
+ private:
+  std::unique_ptr<Stream> createPeerStream(int32_t stream_id) override {
+    return std::make_unique<ServerStream>(*this, callbacks_, stream_id);
+  }
+
+  ServerCodecCallbacks& callbacks_;
+};
+
+void ServerStream::onHeaderSection(bool end_stream) {
+  if (!head_received_) {
+    head_received_ = true;
+    if (block().overLimit()) {
+      rejectOversizedHead();
+      return;
+    }
+    startRequest(end_stream);
+    return;
+  }
+  if (!attached_) return;
+  if (block().overLimit()) {
+    session_.countProtocolError();
+    resetLocally(StreamResetReason::ProtocolError);
+    decoder_->onResetStream(StreamResetReason::ProtocolError);
+    return;
+  }
+  // nghttp2 only passes trailers that end the stream.
+  decoder_->decodeTrailers(block().takeFields());
+}
+
+void ServerStream::startRequest(bool end_stream) {
+  HeaderBlock& block = this->block();
+  RequestHead head;
+  head.protocol = Protocol::Http2;
+  // nghttp2 has checked the pseudo-headers a request needs (RFC 9113 8.3.1).
+  if (const std::string* method = block.pseudo(":method")) head.method = *method;
+  if (const std::string* path = block.pseudo(":path")) head.path = *path;
+  if (const std::string* scheme = block.pseudo(":scheme")) head.scheme = *scheme;
+  const std::string* authority = block.pseudo(":authority");
+  if (authority != nullptr) head.authority = *authority;
+  head.headers = block.takeFields();
+  if (authority == nullptr) {
+    if (const std::string* host = head.headers.get("host")) head.authority = *host;
+  }
+  decoder_ = &callbacks_.newStream(*this);
+  decoder_->decodeHeaders(std::move(head), end_stream);
+}
+
+void ServerStream::rejectOversizedHead() {
+  // No stream reaches the connection manager; the client still learns why (RFC 9113
+  // 10.5.1 suggests 431). If the request goes on, RST_STREAM(NO_ERROR) follows.
+  attached_ = false;
+  session_.countProtocolError();
+  NvList nv;
+  nv.add(":status", "431");
+  nv.add("content-length", "0");
+  nghttp2_submit_response(session_.raw(), id_, nv.data(), nv.size(), nullptr);
+}
+
+void ServerStream::onDataFrame(std::string_view data, bool end_stream) {
+  // An empty DATA frame that does not end the stream carries nothing to pass on.
+  if (!attached_ || decoder_ == nullptr || (data.empty() && !end_stream)) return;
+  decoder_->decodeData(data, end_stream);
+}
+
+void ServerStream::deliverReset(StreamResetReason reason) {
+  if (decoder_ != nullptr) decoder_->onResetStream(reason);
+}
+
+void ServerStream::encode100Continue() {
+  ResponseHead head;
+  head.status = 100;
+  encodeHeaders(head, false);
+}
+
+void ServerStream::encodeHeaders(const ResponseHead& head, bool end_stream) {
+  if (!attached_ || response_started_) return;
+  const std::string status = std::to_string(head.status);
+  NvList nv;
+  nv.add(":status", status);
+  nv.addRegular(head.headers, false);
+  if (head.status >= 100 && head.status < 200) {
+    nghttp2_submit_headers(session_.raw(), NGHTTP2_FLAG_NONE, id_, nullptr, nv.data(), nv.size(),
+                           nullptr);
+    session_.flush();
+    return;
+  }
+  response_started_ = true;
+  if (end_stream) {
+    local_end_ = true;
+    attached_ = false;
+    nghttp2_submit_response(session_.raw(), id_, nv.data(), nv.size(), nullptr);
+  } else {
+    const nghttp2_data_provider provider = dataProvider();
+    nghttp2_submit_response(session_.raw(), id_, nv.data(), nv.size(), &provider);
+  }
+  session_.flush();
+}
+
+void ServerStream::encodeData(std::string_view data, bool end_stream) {
+  if (!canEncodeBody()) return;
+  if (end_stream) attached_ = false;
+  queueData(data, end_stream);
+  session_.flush();
+}
+
+void ServerStream::encodeTrailers(const HeaderMap& trailers) {
+  if (!canEncodeBody()) return;
+  attached_ = false;
+  queueTrailers(trailers);
+  session_.flush();
+}
+
+void ServerStream::resetStream(StreamResetReason reason) {
+  if (!attached_) return;
+  resetLocally(reason);
+  session_.flush();
+}
+
+}  // namespace
+
+std::unique_ptr<ServerCodec> makeServerCodec(CodecOutput& output, ServerCodecCallbacks& callbacks,
+                                             const Http2Settings& settings) {
+  return std::make_unique<ServerConnection>(output, callbacks, settings);
+}
+
+}  // namespace remora::http::h2

@@ -1,0 +1,214 @@
+// What the HTTP/2 server and client codecs share: one nghttp2 session per connection,
+// its callbacks, output batching, per-stream body queues feeding nghttp2's data
+// provider, received header sections checked against the limits, flow control tied
+// to consumption, and the connection-level failure and GOAWAY bookkeeping.
+//
+// Re-entrancy: decoder callbacks run inside nghttp2_session_mem_recv (or mem_send, for
+// resets); what they encode is only queued in nghttp2 and goes out in the same
+// dispatch()'s single write. Encoding outside dispatch() writes at once. Streams that
+// nghttp2 closed are kept until the end of the next dispatch(), since an owner may
+// still be inside one of their methods.
+#pragma once
+
+#include <nghttp2/nghttp2.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "proxy/http/codec.h"
+#include "proxy/http/h2/settings.h"
+
+namespace remora::http::h2 {
+
+class Session;
+
+// One received header section (request head, response head or trailers).
+class HeaderBlock {
+ public:
+  void reset();
+  // Pseudo-headers are kept apart; "cookie" crumbs are joined with "; " (RFC 9113
+  // 8.2.3). Fields past either limit are dropped and overLimit() turns true.
+  void add(std::string_view name, std::string_view value, const Http2Settings& limits);
+  bool overLimit() const { return over_limit_; }
+  // Value of a pseudo-header, or nullptr.
+  const std::string* pseudo(std::string_view name) const;
+  HeaderMap takeFields();
+
+ private:
+  std::vector<HeaderEntry> pseudo_;
+  HeaderMap fields_;
+  std::string cookie_;
+  bool has_cookie_ = false;
+  size_t bytes_ = 0;
+  size_t regular_count_ = 0;
+  bool over_limit_ = false;
+};
+
+// State both stream directions need. A stream is "attached" while its owner (decoder
+// and encoder user) still takes part; the codec detaches it when the owner's part is
+// over (server: response complete; client: response received) or on a reset.
+class Stream {
+ public:
+  explicit Stream(Session& session) : session_(session) {}
+  virtual ~Stream() = default;
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  int32_t id() const { return id_; }
+  bool attached() const { return attached_; }
+
+  // A complete header section is in block(); `end_stream` if it ended the stream.
+  virtual void onHeaderSection(bool end_stream) = 0;
+  // One DATA frame's payload.
+  virtual void onDataFrame(std::string_view data, bool end_stream) = 0;
+  // Detaches and tells the decoder (if still attached).
+  void notifyReset(StreamResetReason reason);
+
+  HeaderBlock& block() { return block_; }
+  std::string& frameData() { return frame_data_; }
+  void setRemoteReset(uint32_t error_code) { remote_reset_code_ = error_code; }
+  std::optional<uint32_t> remoteResetCode() const { return remote_reset_code_; }
+  // nghttp2_data_source_read_callback body.
+  ssize_t readOutbound(uint8_t* buf, size_t length, uint32_t* data_flags);
+  // Frees the buffers of a closed stream kept until the end of dispatch().
+  void releaseBuffers();
+
+ protected:
+  virtual void deliverReset(StreamResetReason reason) = 0;
+  // nghttp2 data provider reading this stream's queued body.
+  nghttp2_data_provider dataProvider();
+  // Queues body bytes; `end_stream` ends our side once they are sent.
+  void queueData(std::string_view data, bool end_stream);
+  // Ends our side with trailers after the queued body.
+  void queueTrailers(const HeaderMap& trailers);
+  // Sends RST_STREAM with the code matching `reason` and detaches.
+  void resetLocally(StreamResetReason reason);
+
+  Session& session_;
+  int32_t id_ = 0;
+  bool attached_ = true;
+  // Our side ended (end_stream or trailers encoded).
+  bool local_end_ = false;
+
+ private:
+  HeaderBlock block_;
+  std::string frame_data_;
+  std::optional<uint32_t> remote_reset_code_;
+  std::string outbound_;
+  size_t outbound_offset_ = 0;
+  std::optional<HeaderMap> trailers_;
+  bool data_deferred_ = false;
+};
+
+// Builds an nghttp2 header list pointing into `owned` strings (kept alive by the
+// caller until the submit call returns).
+class NvList {
+ public:
+  void add(std::string_view name, std::string_view value);
+  // Regular fields minus the connection-specific ones HTTP/2 forbids (RFC 9113
+  // 8.2.2); `skip_host` drops "host" when it became :authority.
+  void addRegular(const HeaderMap& fields, bool skip_host);
+  const nghttp2_nv* data() const { return nv_.data(); }
+  size_t size() const { return nv_.size(); }
+
+ private:
+  std::vector<nghttp2_nv> nv_;
+};
+
+class Session {
+ public:
+  virtual ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // For streams.
+  nghttp2_session* raw() const { return session_; }
+  const Http2Settings& settings() const { return settings_; }
+  // Writes what nghttp2 has queued, unless a dispatch() will do it.
+  void flush();
+  void submitTrailers(int32_t stream_id, const HeaderMap& trailers);
+  // Counts a stream the codec reset for a protocol violation; past the limit the
+  // connection fails. Returns false then (callbacks return a fatal error).
+  bool countProtocolError();
+
+  // nghttp2 callbacks.
+  int onBeginHeaders(const nghttp2_frame& frame);
+  int onHeader(const nghttp2_frame& frame, std::string_view name, std::string_view value);
+  int onFrameRecv(const nghttp2_frame& frame);
+  int onDataChunk(int32_t stream_id, std::string_view data);
+  int onStreamClose(int32_t stream_id, uint32_t error_code);
+  int onFrameSend(const nghttp2_frame& frame);
+  int onInvalidFrame(const nghttp2_frame& frame);
+  void append(std::string_view bytes) { out_buffer_.append(bytes); }
+
+ protected:
+  enum class Role { Server, Client };
+  Session(Role role, CodecOutput& output, const Http2Settings& settings);
+
+  // Sends the preface/SETTINGS and the connection window update.
+  void start();
+  // Feeds bytes to nghttp2 and writes the result; a failure fails the connection.
+  DispatchResult dispatchBytes(std::string_view data, int failure_status);
+  // The transport closed: every attached stream is reset (ConnectionTermination).
+  // Returns how many were attached.
+  size_t onTransportClosed();
+  void submitGoAway();
+
+  // A stream the peer opened with HEADERS (server side; the client refuses pushes).
+  virtual std::unique_ptr<Stream> createPeerStream(int32_t stream_id) = 0;
+  Stream* find(int32_t stream_id);
+  // Client streams live here from newStream() until their HEADERS get an id.
+  Stream& addIdle(std::unique_ptr<Stream> stream);
+  void promoteIdle(Stream& stream, int32_t stream_id);
+  // Drops an idle stream (kept until the end of the next dispatch()).
+  void retireIdle(Stream& stream);
+
+  bool failed() const { return failed_; }
+  bool goAwaySent() const { return goaway_sent_; }
+  bool goAwayReceived() const { return goaway_received_; }
+  // Streams nghttp2 has not closed yet (responses still flushing included), plus idle
+  // client streams.
+  size_t openStreams() const { return streams_.size() + idle_streams_.size(); }
+
+ private:
+  // Moves what nghttp2 has queued into out_buffer_; false on a fatal nghttp2 error.
+  bool sendQueued();
+  void writeOut();
+  DispatchResult fail(int status, std::string_view details);
+  // Takes a token for a received RST_STREAM; false (and the connection fails) when the
+  // bucket is empty.
+  bool takeResetToken();
+  // Resets every attached stream; returns how many there were.
+  size_t resetAttached(StreamResetReason reason);
+
+  const Role role_;
+  CodecOutput& output_;
+  const Http2Settings settings_;
+  nghttp2_session* session_ = nullptr;
+  std::unordered_map<int32_t, std::unique_ptr<Stream>> streams_;
+  std::vector<std::unique_ptr<Stream>> idle_streams_;
+  std::vector<std::unique_ptr<Stream>> closed_streams_;
+  std::string out_buffer_;
+  // Inside nghttp2_session_mem_recv/mem_send: sending waits for the outer loop.
+  bool busy_ = false;
+  bool failed_ = false;
+  CodecError failure_;
+  bool goaway_sent_ = false;
+  bool goaway_received_ = false;
+  // Error code of a GOAWAY nghttp2 (or we) sent to fail the connection.
+  std::optional<uint32_t> error_goaway_sent_;
+  uint32_t protocol_errors_ = 0;
+  // Rapid-reset token bucket (server): tokens left and when they were last refilled.
+  uint64_t reset_tokens_;
+  uint64_t reset_refill_second_;
+  // Set by a callback that fails the connection (it returns CALLBACK_FAILURE).
+  std::optional<uint32_t> fatal_code_;
+  std::string_view fatal_details_;
+};
+
+}  // namespace remora::http::h2

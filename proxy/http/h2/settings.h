@@ -1,0 +1,50 @@
+// HTTP/2 codec settings (Envoy's http2_protocol_options subset plus the hardening
+// limits the codec enforces). Defaults are for a downstream listener.
+#pragma once
+
+#include <cstdint>
+
+namespace remora::http::h2 {
+
+struct Http2Settings {
+  // SETTINGS_MAX_CONCURRENT_STREAMS we advertise; nghttp2 refuses streams above it
+  // (RST_STREAM REFUSED_STREAM).
+  uint32_t max_concurrent_streams = 100;
+  // SETTINGS_INITIAL_WINDOW_SIZE we advertise for every stream.
+  uint32_t initial_stream_window_size = 64 * 1024;
+  // Our receive window for the whole connection (raised by a WINDOW_UPDATE on stream
+  // 0 right after the preface).
+  uint32_t initial_connection_window_size = 1024 * 1024;
+  // SETTINGS_HEADER_TABLE_SIZE: the HPACK dynamic table we keep for the peer.
+  uint32_t hpack_table_size = 4096;
+  // Queued SETTINGS ACK / PING ACK frames beyond this mean a SETTINGS or PING flood:
+  // the connection fails (nghttp2_option_set_max_outbound_ack).
+  uint32_t max_outbound_control_frames = 1000;
+  // Limits for one received header section (request head, response head or
+  // trailers): name+value bytes of every field, pseudo-headers included, and the
+  // number of regular fields. A request head over either gets a local 431; other
+  // sections get RST_STREAM(PROTOCOL_ERROR). Also advertised as
+  // SETTINGS_MAX_HEADER_LIST_SIZE.
+  uint32_t max_request_headers_kb = 60;
+  uint32_t max_headers_count = 100;
+  // Entries accepted in one SETTINGS frame (nghttp2_option_set_max_settings); more
+  // close the connection with GOAWAY(ENHANCE_YOUR_CALM).
+  uint32_t max_settings_entries = 32;
+  // CONTINUATION frames accepted after one HEADERS frame (CVE-2024-28182); more close
+  // the connection. Needs nghttp2_option_set_max_continuations.
+  uint32_t max_continuations = 8;
+  // Token bucket for RST_STREAM frames received by a server (CVE-2023-44487 rapid
+  // reset): `stream_reset_burst` tokens, refilled at `stream_reset_rate_per_second`;
+  // an empty bucket sends GOAWAY(ENHANCE_YOUR_CALM) and fails the connection at that
+  // frame. nghttp2's own limiter (nghttp2_option_set_stream_reset_rate_limit, set with
+  // the same values where available) only queues its GOAWAY and still opens the
+  // streams in the rest of the read, so the codec keeps the bucket itself.
+  uint32_t stream_reset_burst = 1000;
+  uint32_t stream_reset_rate_per_second = 33;
+  // Streams the codec itself resets for protocol violations (malformed headers,
+  // messaging errors, oversized heads) before the connection is closed with
+  // GOAWAY(ENHANCE_YOUR_CALM): nghttp2 1.52 has no glitch limiter of its own.
+  uint32_t max_stream_protocol_errors = 100;
+};
+
+}  // namespace remora::http::h2
