@@ -173,7 +173,7 @@ def measure(launcher, target, upstream, scenario, layout, args, workers, rnd):
 
 def describe(m):
     if m["status"] != "ok":
-        return f"{m['status']} {m.get('note', '')}"
+        return m.get("note") if m["status"] == "n/a" else f"{m['status']}: {m.get('note', '')}"
     if m["errors"]:
         return f"invalid ({m['errors']} errors: {m['error_detail']})"
     cpu = m["proxy_cpu_us_per_request"]
@@ -285,6 +285,8 @@ def main():
            "machine": machine_info(), "versions": tool_versions(args.remora),
            "remora_binary": os.path.relpath(args.remora, REPO_DIR)
            if args.remora.startswith(REPO_DIR) else args.remora,
+           "remora_binary_built": datetime.datetime.fromtimestamp(
+               os.path.getmtime(args.remora)).strftime("%Y-%m-%d %H:%M"),
            "settings": {"duration_s": args.duration, "rounds": args.rounds,
                         "workers": args.workers, "scenarios": args.scenarios,
                         "targets": args.targets, "quick": args.quick}}
@@ -329,4 +331,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # everything started has been stopped by then
+        sys.exit("interrupted")

@@ -16,6 +16,8 @@ cd "$(dirname "$0")/.."
 [ "${BENCH_SKIP_INSTALL:-0}" = 1 ] || bench/install-deps.sh
 
 remora=${REMORA_BIN:-}
+recorded_command="bench/run.sh $*"
+[ -z "$remora" ] || recorded_command="REMORA_BIN=$remora $recorded_command"
 if [ -z "$remora" ]; then
   scripts/build.sh release
   remora=build/release/proxy/remora
@@ -39,4 +41,4 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 python3 bench/harness.py --remora "$remora" --run-dir "$run_dir" \
-  --command "bench/run.sh $*" "$@"
+  --command "$recorded_command" "$@"

@@ -108,6 +108,12 @@ def _num(value, fmt):
     return "—" if value is None else format(value, fmt)
 
 
+def _spread(summary):
+    if summary["rounds"] < 2 or summary["rps_spread_pct"] is None:
+        return "—"
+    return f"{summary['rps_spread_pct']:.0f}%"
+
+
 def _ratio(value):
     return "—" if value is None else f"{value:.2f}×"
 
@@ -121,11 +127,11 @@ def markdown(doc):
         f"{machine['kernel']}, {machine['mem_total_mib']} MiB RAM",
         f"- Load average before / after the run: {machine['loadavg_before']} / "
         f"{machine['loadavg_after']} (other work on the machine shows up here)",
-        f"- Command: `{doc['command']}` ({doc['settings']['rounds']} interleaved rounds of "
+        f"- Command: `{doc['command']}` ({doc['settings']['rounds']} interleaved round(s) of "
         f"{doc['settings']['duration_s']} s per target and scenario, wall time "
         f"{doc['wall_time_s']:.0f} s)",
-        f"- Remora: `{doc['versions'].get('remora', '?')}`, {doc['remora_binary']} "
-        f"(repository {doc['versions'].get('git', '?')})",
+        f"- Remora: `{doc['versions'].get('remora', '?')}`, binary {doc['remora_binary']} "
+        f"built {doc['remora_binary_built']}; repository at {doc['versions'].get('git', '?')}",
         "- Peers: " + ", ".join(f"{k} {doc['versions'][k]}" for k in
                                 ("nginx", "haproxy", "nghttpx", "wrk", "h2load")
                                 if k in doc["versions"]),
@@ -153,7 +159,7 @@ def markdown(doc):
                 lat = s["latency_us"]
                 rss = None if s["peak_rss_kib"] is None else s["peak_rss_kib"] / 1024
                 lines.append(
-                    f"{head} {s['rps']:,.0f} | {_num(s['rps_spread_pct'], '.0f')}% | "
+                    f"{head} {s['rps']:,.0f} | {_spread(s)} | "
                     f"{_ms(lat['p50'])} | {_ms(lat['p99'])} | {_ms(lat['p99.9'])} | "
                     f"{_num(s['proxy_cpu_us_per_request'], '.1f')} | {_num(rss, '.1f')} |")
             else:
@@ -228,9 +234,13 @@ def plot(doc, png_path, work_dir):
         "set yrange [0:*]",
         f"set multiplot layout {len(scenarios)},{len(workers_list) + 1} title "
         f"'Remora load benchmark {doc['started_at']} (medians of {doc['settings']['rounds']} "
-        "rounds; lower is better)'",
+        "round(s); lower is better)'",
     ]
     for scenario in scenarios:
+        missing = sorted({s["target"] for s in doc["summary"]
+                          if s["scenario"] == scenario and s["status"] != "ok"})
+        title = SHORT_TITLES[scenario] + (f" [no figures: {', '.join(missing)}]"
+                                          if missing else "")
         # Columns: target, then p50 p99 p99.9 (ms) per worker count, then CPU per worker count.
         rows = []
         for target in targets:
@@ -248,18 +258,18 @@ def plot(doc, png_path, work_dir):
 
         def series(column_titles):
             parts = []
-            for column, title in column_titles:
+            for column, label in column_titles:
                 if any(r[column - 1] != "?" for r in rows):
                     source = f"'{data}'" if not parts else "''"
                     xtic = ":xtic(1)" if not parts else ""
-                    parts.append(f"{source} using {column}{xtic} title '{title}'")
+                    parts.append(f"{source} using {column}{xtic} title '{label}'")
             return parts
 
         for i, w in enumerate(workers_list):
-            script.append(f"set title '{SHORT_TITLES[scenario]}: latency (ms), {w} worker(s)'")
+            script.append(f"set title '{title}: latency (ms), {w} worker(s)'")
             parts = series([(2 + 3 * i + k, p) for k, p in enumerate(("p50", "p99", "p99.9"))])
             script.append("plot " + ", ".join(parts) if parts else "set multiplot next")
-        script.append(f"set title '{SHORT_TITLES[scenario]}: proxy CPU per request (µs)'")
+        script.append(f"set title '{title}: proxy CPU per request (µs)'")
         parts = series([(2 + 3 * len(workers_list) + i, f"{w} worker(s)")
                         for i, w in enumerate(workers_list)])
         script.append("plot " + ", ".join(parts) if parts else "set multiplot next")

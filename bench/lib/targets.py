@@ -8,7 +8,6 @@ import time
 from . import procs
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
-SMALL_BODY = b"hello world\n"
 LARGE_BODY_BYTES = 64 * 1024
 
 

@@ -51,17 +51,14 @@ bool requestWantsClose(const RequestHead& request) {
 }
 
 void removeHopByHopHeaders(HeaderMap& headers, bool keep_upgrade) {
-  static constexpr std::array<std::string_view, 4> kAlways{"connection", "keep-alive",
-                                                           "proxy-connection", "transfer-encoding"};
-  for (std::string_view name : kAlways) headers.remove(name);
-  if (const std::string* te = headers.get("te"); te && !equalsIgnoreCase(trim(*te), "trailers")) {
-    headers.remove("te");
-  }
-  if (keep_upgrade) {
-    headers.set("connection", "upgrade");
-  } else {
-    headers.remove("upgrade");
-  }
+  // Names are stored lower-case, so plain comparisons do; one pass over the map.
+  headers.removeIf([keep_upgrade](const HeaderEntry& e) {
+    const std::string_view n = e.name;
+    return n == "connection" || n == "keep-alive" || n == "proxy-connection" ||
+           n == "transfer-encoding" || (n == "upgrade" && !keep_upgrade) ||
+           (n == "te" && !equalsIgnoreCase(trim(e.value), "trailers"));
+  });
+  if (keep_upgrade) headers.add("connection", "upgrade");
 }
 
 bool isInternalAddress(std::string_view ip) {

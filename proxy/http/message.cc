@@ -21,6 +21,8 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
 }
 
 void HeaderMap::add(std::string_view name, std::string_view value) {
+  // Most heads have under 16 fields: one allocation instead of five regrowths.
+  if (entries_.capacity() == 0) entries_.reserve(16);
   HeaderEntry& e = entries_.emplace_back();
   e.name.assign(name);
   toLowerAscii(e.name);
@@ -28,8 +30,24 @@ void HeaderMap::add(std::string_view name, std::string_view value) {
 }
 
 void HeaderMap::set(std::string_view name, std::string_view value) {
-  remove(name);
-  add(name, value);
+  // One pass: overwrite the first field of that name, drop any others.
+  auto first = std::find_if(entries_.begin(), entries_.end(),
+                            [&](const HeaderEntry& e) { return equalsIgnoreCase(e.name, name); });
+  if (first == entries_.end()) {
+    add(name, value);
+    return;
+  }
+  first->value.assign(value);
+  entries_.erase(
+      std::remove_if(std::next(first), entries_.end(),
+                     [&](const HeaderEntry& e) { return equalsIgnoreCase(e.name, name); }),
+      entries_.end());
+}
+
+size_t HeaderMap::removeIf(const std::function<bool(const HeaderEntry&)>& predicate) {
+  const size_t before = entries_.size();
+  std::erase_if(entries_, predicate);
+  return before - entries_.size();
 }
 
 size_t HeaderMap::remove(std::string_view name) {
@@ -79,9 +97,11 @@ std::string_view protocolString(Protocol p) {
 }
 
 std::string_view RequestHead::pathWithoutQuery() const {
-  std::string_view p = path;
-  const size_t q = p.find_first_of("?#");
-  return q == std::string_view::npos ? p : p.substr(0, q);
+  const std::string_view p = path;
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (p[i] == '?' || p[i] == '#') return p.substr(0, i);
+  }
+  return p;
 }
 
 std::string_view RequestHead::query() const {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,8 @@ class HeaderMap {
   void set(std::string_view name, std::string_view value);
   // Returns how many fields were removed.
   size_t remove(std::string_view name);
+  // One pass for several names at once.
+  size_t removeIf(const std::function<bool(const HeaderEntry&)>& predicate);
   // First value of the field, or nullptr.
   const std::string* get(std::string_view name) const;
   // All values of the field joined with ", " (RFC 9110 5.3), empty if absent.

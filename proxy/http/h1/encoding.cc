@@ -1,6 +1,8 @@
 #include "proxy/http/h1/encoding.h"
 
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 
 namespace remora::http::h1 {
 
@@ -8,9 +10,28 @@ namespace {
 
 constexpr std::string_view kCrlf = "\r\n";
 constexpr std::string_view kLastChunk = "0\r\n";
-constexpr std::string_view kLineBreakingBytes("\r\n\0", 3);
 
-bool breaksFraming(std::string_view s) { return s.find_first_of(kLineBreakingBytes) != s.npos; }
+// Runs over every header written, so it tests 8 bytes at a time (find_first_of
+// with a set would call memchr once per byte).
+bool hasZeroByte(uint64_t w) {
+  return ((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL) != 0;
+}
+
+bool breaksFraming(std::string_view s) {
+  constexpr uint64_t kCr = 0x0d0d0d0d0d0d0d0dULL;
+  constexpr uint64_t kLf = 0x0a0a0a0a0a0a0a0aULL;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, sizeof(w));
+    if (hasZeroByte(w) || hasZeroByte(w ^ kCr) || hasZeroByte(w ^ kLf)) return true;
+  }
+  for (; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '\r' || c == '\n' || c == '\0') return true;
+  }
+  return false;
+}
 
 template <typename Number>
 void appendNumber(std::string& out, Number value, int base) {

@@ -51,9 +51,7 @@ class ServerConnection final : public ServerCodec, public Session {
   DispatchResult resume() override { return DispatchResult::success(); }
   bool streamActive() const override { return openStreams() > 0; }
   bool upgraded() const override { return false; }
-  bool closeAfterResponse() const override {
-    return failed() || goAwaySent() || goAwayReceived();
-  }
+  bool closeAfterResponse() const override { return failed() || goAwaySent() || goAwayReceived(); }
   void onEof() override { onTransportClosed(); }
   Protocol protocol() const override { return Protocol::Http2; }
   void goAway() override { submitGoAway(); }
@@ -70,6 +68,12 @@ class ServerConnection final : public ServerCodec, public Session {
 void ServerStream::onHeaderSection(bool end_stream) {
   if (!head_received_) {
     head_received_ = true;
+    if (session_.goAwaySent()) {
+      // nghttp2 opens streams until its GOAWAY is on the wire (the rest of this read):
+      // they are above its last stream id, so the client retries them elsewhere.
+      refuse();
+      return;
+    }
     if (block().overLimit()) {
       rejectOversizedHead();
       return;

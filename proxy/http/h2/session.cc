@@ -52,8 +52,7 @@ int onBeginHeadersCallback(nghttp2_session*, const nghttp2_frame* frame, void* u
 int onHeaderCallback(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
                      size_t name_length, const uint8_t* value, size_t value_length, uint8_t,
                      void* user_data) {
-  return sessionOf(user_data).onHeader(*frame, view(name, name_length),
-                                       view(value, value_length));
+  return sessionOf(user_data).onHeader(*frame, view(name, name_length), view(value, value_length));
 }
 
 int onFrameRecvCallback(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
@@ -95,8 +94,7 @@ uint64_t steadySeconds() {
 
 void HeaderBlock::reset() { *this = HeaderBlock(); }
 
-void HeaderBlock::add(std::string_view name, std::string_view value,
-                      const Http2Settings& limits) {
+void HeaderBlock::add(std::string_view name, std::string_view value, const Http2Settings& limits) {
   if (over_limit_) return;
   const bool pseudo = !name.empty() && name.front() == ':';
   bytes_ += name.size() + value.size();
@@ -188,7 +186,8 @@ ssize_t Stream::readOutbound(uint8_t* buf, size_t length, uint32_t* data_flags) 
   if (outbound_offset_ == outbound_.size()) {
     outbound_.clear();
     outbound_offset_ = 0;
-  } else if (outbound_offset_ >= kOutboundCompactBytes && outbound_offset_ * 2 >= outbound_.size()) {
+  } else if (outbound_offset_ >= kOutboundCompactBytes &&
+             outbound_offset_ * 2 >= outbound_.size()) {
     outbound_.erase(0, outbound_offset_);
     outbound_offset_ = 0;
   }
@@ -210,14 +209,24 @@ ssize_t Stream::readOutbound(uint8_t* buf, size_t length, uint32_t* data_flags) 
 
 void Stream::resetLocally(StreamResetReason reason) {
   attached_ = false;
-  releaseBuffers();
+  // Received bytes stay: the owner may be inside decodeData with a view of them.
+  releaseOutbound();
   if (id_ > 0) nghttp2_submit_rst_stream(session_.raw(), NGHTTP2_FLAG_NONE, id_, resetCode(reason));
 }
 
-void Stream::releaseBuffers() {
+void Stream::refuse() {
+  attached_ = false;
+  nghttp2_submit_rst_stream(session_.raw(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_REFUSED_STREAM);
+}
+
+void Stream::releaseOutbound() {
   outbound_ = std::string();
   outbound_offset_ = 0;
   trailers_.reset();
+}
+
+void Stream::releaseBuffers() {
+  releaseOutbound();
   frame_data_ = std::string();
   block_.reset();
 }
@@ -276,8 +285,9 @@ void Session::start() {
     entries.push_back({NGHTTP2_SETTINGS_ENABLE_PUSH, 0});
   }
   nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, entries.data(), entries.size());
-  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
-                                        static_cast<int32_t>(settings_.initial_connection_window_size));
+  nghttp2_session_set_local_window_size(
+      session_, NGHTTP2_FLAG_NONE, 0,
+      static_cast<int32_t>(settings_.initial_connection_window_size));
   flush();
 }
 
@@ -303,8 +313,7 @@ DispatchResult Session::dispatchBytes(std::string_view data, int failure_status)
   // nghttp2 fails some connections by itself (framing errors, too many SETTINGS
   // entries, rapid reset): it queues GOAWAY with an error and mem_recv succeeds.
   if (!failure && error_goaway_sent_) failure = details::kCodecError;
-  DispatchResult result =
-      failure ? fail(failure_status, *failure) : DispatchResult::success();
+  DispatchResult result = failure ? fail(failure_status, *failure) : DispatchResult::success();
   closed_streams_.clear();
   return result;
 }
@@ -363,8 +372,9 @@ size_t Session::onTransportClosed() {
 void Session::submitGoAway() {
   if (goaway_sent_ || failed_) return;
   goaway_sent_ = true;
-  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
-                        NGHTTP2_NO_ERROR, nullptr, 0);
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                        nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                        nullptr, 0);
   flush();
 }
 
@@ -403,7 +413,6 @@ Stream* Session::find(int32_t stream_id) {
 }
 
 Stream& Session::addIdle(std::unique_ptr<Stream> stream) {
-  closed_streams_.clear();
   idle_streams_.push_back(std::move(stream));
   return *idle_streams_.back();
 }

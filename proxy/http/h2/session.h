@@ -88,6 +88,8 @@ class Stream {
   void queueTrailers(const HeaderMap& trailers);
   // Sends RST_STREAM with the code matching `reason` and detaches.
   void resetLocally(StreamResetReason reason);
+  // Sends RST_STREAM(REFUSED_STREAM) for a stream no owner ever saw.
+  void refuse();
 
   Session& session_;
   int32_t id_ = 0;
@@ -96,6 +98,8 @@ class Stream {
   bool local_end_ = false;
 
  private:
+  void releaseOutbound();
+
   HeaderBlock block_;
   std::string frame_data_;
   std::optional<uint32_t> remote_reset_code_;
@@ -105,8 +109,8 @@ class Stream {
   bool data_deferred_ = false;
 };
 
-// Builds an nghttp2 header list pointing into `owned` strings (kept alive by the
-// caller until the submit call returns).
+// An nghttp2 header list viewing the caller's strings, which must outlive the submit
+// call (nghttp2 copies them there).
 class NvList {
  public:
   void add(std::string_view name, std::string_view value);
@@ -128,10 +132,11 @@ class Session {
 
   // For streams.
   nghttp2_session* raw() const { return session_; }
-  const Http2Settings& settings() const { return settings_; }
   // Writes what nghttp2 has queued, unless a dispatch() will do it.
   void flush();
   void submitTrailers(int32_t stream_id, const HeaderMap& trailers);
+  // A GOAWAY was submitted (by goAway() or nghttp2): no new stream is accepted.
+  bool goAwaySent() const { return goaway_sent_; }
   // Counts a stream the codec reset for a protocol violation; past the limit the
   // connection fails. Returns false then (callbacks return a fatal error).
   bool countProtocolError();
@@ -144,7 +149,6 @@ class Session {
   int onStreamClose(int32_t stream_id, uint32_t error_code);
   int onFrameSend(const nghttp2_frame& frame);
   int onInvalidFrame(const nghttp2_frame& frame);
-  void append(std::string_view bytes) { out_buffer_.append(bytes); }
 
  protected:
   enum class Role { Server, Client };
@@ -169,7 +173,6 @@ class Session {
   void retireIdle(Stream& stream);
 
   bool failed() const { return failed_; }
-  bool goAwaySent() const { return goaway_sent_; }
   bool goAwayReceived() const { return goaway_received_; }
   // Streams nghttp2 has not closed yet (responses still flushing included), plus idle
   // client streams.

@@ -367,6 +367,26 @@ TEST_F(H1ClientCodecTest, BytesWithoutARequestFail) {
   EXPECT_EQ(result.error.details, details::kUnexpectedResponseData);
 }
 
+TEST_F(H1ClientCodecTest, OneStreamAtATime) {
+  EXPECT_TRUE(codec_.canStartStream());
+  EXPECT_EQ(codec_.activeStreams(), 0u);
+  sendRequest();
+  EXPECT_FALSE(codec_.canStartStream());
+  EXPECT_EQ(codec_.activeStreams(), 1u);
+  ASSERT_TRUE(codec_.dispatch("HTTP/1.1 204 No Content\r\n\r\n").ok);
+  EXPECT_TRUE(codec_.canStartStream());
+  EXPECT_EQ(codec_.activeStreams(), 0u);
+}
+
+TEST_F(H1ClientCodecTest, ResetStreamMakesTheConnectionUnusable) {
+  RequestEncoder& encoder = sendRequest();
+  encoder.resetStream(StreamResetReason::LocalReset);
+  EXPECT_FALSE(codec_.streamActive());
+  EXPECT_FALSE(codec_.reusable());
+  // The owner reset it: the decoder hears nothing.
+  EXPECT_TRUE(decoder_.events().empty());
+}
+
 TEST_F(H1ClientCodecTest, FactoryBuildsAWorkingCodec) {
   std::unique_ptr<ClientCodec> codec = makeClientCodec(output_);
   codec->newStream(decoder_).encodeHeaders(requestHead("GET", "/"), true);

@@ -49,6 +49,28 @@ class H1ServerCodecTest : public ::testing::Test {
   std::unique_ptr<ServerConnection> codec_;
 };
 
+// ---- Stream accounting and reset ----
+
+TEST_F(H1ServerCodecTest, ReportsHttp11AndOneActiveStream) {
+  EXPECT_EQ(codec().protocol(), Protocol::Http11);
+  EXPECT_EQ(codec().activeStreams(), 0u);
+  ASSERT_TRUE(dispatch("GET / HTTP/1.1\r\nHost: a\r\n\r\n").ok);
+  EXPECT_EQ(codec().activeStreams(), 1u);
+  encoder(0).encodeHeaders(responseHead(204), true);
+  EXPECT_EQ(codec().activeStreams(), 0u);
+}
+
+TEST_F(H1ServerCodecTest, ResetStreamClosesTheConnectionAfterwards) {
+  ASSERT_TRUE(dispatch("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nab").ok);
+  encoder(0).resetStream(StreamResetReason::LocalReset);
+  EXPECT_FALSE(codec().streamActive());
+  EXPECT_TRUE(codec().closeAfterResponse());
+  // The rest of the body and anything after it is ignored.
+  ASSERT_TRUE(dispatch("cde").ok);
+  EXPECT_EQ(stream(0).events(), Events({"headers", "data:ab"}));
+  EXPECT_TRUE(output_.bytes().empty());
+}
+
 // ---- Request parsing ----
 
 TEST_F(H1ServerCodecTest, ParsesRequestHead) {

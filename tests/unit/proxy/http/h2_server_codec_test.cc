@@ -73,8 +73,7 @@ TEST_F(H2ServerCodecTest, AdvertisesSettingsAndConnectionWindowOnCreation) {
             100u);
   EXPECT_EQ(nghttp2_session_get_remote_settings(client, NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE),
             65536u);
-  EXPECT_EQ(nghttp2_session_get_remote_settings(client, NGHTTP2_SETTINGS_HEADER_TABLE_SIZE),
-            4096u);
+  EXPECT_EQ(nghttp2_session_get_remote_settings(client, NGHTTP2_SETTINGS_HEADER_TABLE_SIZE), 4096u);
   EXPECT_EQ(nghttp2_session_get_remote_settings(client, NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE),
             60u * 1024);
   EXPECT_EQ(nghttp2_session_get_remote_window_size(client), 1024 * 1024);
@@ -84,14 +83,12 @@ TEST_F(H2ServerCodecTest, AdvertisesSettingsAndConnectionWindowOnCreation) {
 }
 
 TEST_F(H2ServerCodecTest, BuildsRequestHeadFromPseudoHeaders) {
-  client_->submit(withExtra({{":method", "GET"},
-                             {":scheme", "https"},
-                             {":authority", "example.com"},
-                             {":path", "/a/b?c=d"}},
-                            {{"user-agent", "test"},
-                             {"cookie", "a=1"},
-                             {"accept", "*/*"},
-                             {"cookie", "b=2"}}));
+  client_->submit(
+      withExtra({{":method", "GET"},
+                 {":scheme", "https"},
+                 {":authority", "example.com"},
+                 {":path", "/a/b?c=d"}},
+                {{"user-agent", "test"}, {"cookie", "a=1"}, {"accept", "*/*"}, {"cookie", "b=2"}}));
   ASSERT_TRUE(send().ok);
   ASSERT_EQ(callbacks_.streamCount(), 1u);
   const RequestHead& head = callbacks_.stream(0).head();
@@ -100,7 +97,8 @@ TEST_F(H2ServerCodecTest, BuildsRequestHeadFromPseudoHeaders) {
   EXPECT_EQ(head.authority, "example.com");
   EXPECT_EQ(head.scheme, "https");
   EXPECT_EQ(head.protocol, Protocol::Http2);
-  EXPECT_EQ(h1::testing::describeFields(head.headers), "user-agent=test,accept=*/*,cookie=a=1; b=2");
+  EXPECT_EQ(h1::testing::describeFields(head.headers),
+            "user-agent=test,accept=*/*,cookie=a=1; b=2");
   EXPECT_EQ(callbacks_.stream(0).events(), Events{"headers end"});
   EXPECT_EQ(server_->activeStreams(), 1u);
   EXPECT_TRUE(server_->streamActive());
@@ -229,6 +227,19 @@ TEST_F(H2ServerCodecTest, GoAwayNamesLastStreamAndRefusesLaterOnes) {
   reply();
   EXPECT_EQ(client_->heads().at(1), ":status=200");
   EXPECT_EQ(server_->activeStreams(), 0u);
+}
+
+TEST_F(H2ServerCodecTest, GoAwayDuringDispatchRefusesTheRestOfTheRead) {
+  callbacks_.on_new_stream = [this](h1::testing::RecordingRequestDecoder&, ResponseEncoder&) {
+    server_->goAway();
+  };
+  client_->submitGet();
+  const int32_t second = client_->submitGet();
+  ASSERT_TRUE(send().ok);
+  EXPECT_EQ(callbacks_.streamCount(), 1u);
+  reply();
+  EXPECT_EQ(client_->goAwayLastStreamId(), 1);
+  EXPECT_EQ(client_->closed().at(second), NGHTTP2_REFUSED_STREAM);
 }
 
 TEST_F(H2ServerCodecTest, EofResetsOpenStreams) {
@@ -416,6 +427,20 @@ TEST_F(H2ServerCodecTest, HundredHeadersAreAccepted) {
   EXPECT_EQ(callbacks_.stream(0).head().headers.size(), 100u);
 }
 
+TEST_F(H2ServerCodecTest, TooManyTrailersResetTheStream) {
+  const int32_t id = client_->submit(kGet, false);
+  ASSERT_TRUE(send().ok);
+  std::string trailers;
+  for (int i = 0; i < 101; ++i) trailers += hpackLiteral("x-t" + std::to_string(i), "v");
+  ASSERT_TRUE(send(rawFrame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, id,
+                            trailers))
+                  .ok);
+  EXPECT_EQ(callbacks_.stream(0).events(), (Events{"headers", "reset:protocol error"}));
+  reply();
+  EXPECT_EQ(client_->resets().at(id), NGHTTP2_PROTOCOL_ERROR);
+  EXPECT_EQ(server_->activeStreams(), 0u);
+}
+
 TEST_F(H2ServerCodecTest, InvalidPseudoHeadersAreResetByMessagingValidation) {
   const int32_t unknown = client_->submit(withExtra(kGet, {{":foo", "bar"}}));
   const int32_t missing_path =
@@ -439,12 +464,12 @@ TEST_F(H2ServerCodecTest, UpperCaseFieldNameIsResetByMessagingValidation) {
   // nghttp2 lower-cases names it sends, so this request is built by hand.
   ASSERT_TRUE(send().ok);
   output_.clear();
-  ASSERT_TRUE(server_
-                  ->dispatch(rawFrame(NGHTTP2_HEADERS,
-                                      NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, 1,
-                                      hpackGetRoot() + hpackLiteral(":authority", "a") +
-                                          hpackLiteral("X-Upper", "v")))
-                  .ok);
+  ASSERT_TRUE(
+      server_
+          ->dispatch(rawFrame(
+              NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, 1,
+              hpackGetRoot() + hpackLiteral(":authority", "a") + hpackLiteral("X-Upper", "v")))
+          .ok);
   EXPECT_EQ(callbacks_.streamCount(), 0u);
   const std::vector<ParsedFrame> frames = parseFrames(output_.bytes());
   ASSERT_EQ(frames.size(), 1u);

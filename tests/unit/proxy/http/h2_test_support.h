@@ -58,9 +58,9 @@ inline std::vector<ParsedFrame> parseFrames(std::string_view bytes) {
   while (bytes.size() >= 9) {
     const auto byte = [&](size_t i) { return static_cast<uint8_t>(bytes[i]); };
     const size_t length = (size_t{byte(0)} << 16) | (size_t{byte(1)} << 8) | byte(2);
-    const int32_t stream_id = static_cast<int32_t>(
-        (uint32_t{byte(5)} & 0x7f) << 24 | uint32_t{byte(6)} << 16 | uint32_t{byte(7)} << 8 |
-        byte(8));
+    const int32_t stream_id =
+        static_cast<int32_t>((uint32_t{byte(5)} & 0x7f) << 24 | uint32_t{byte(6)} << 16 |
+                             uint32_t{byte(7)} << 8 | byte(8));
     frames.push_back({byte(3), byte(4), stream_id, std::string(bytes.substr(9, length))});
     bytes.remove_prefix(std::min(bytes.size(), 9 + length));
   }
@@ -121,15 +121,14 @@ class RawClient {
     }
     nghttp2_data_provider provider{};
     provider.read_callback = [](nghttp2_session*, int32_t, uint8_t*, size_t, uint32_t*,
-                                nghttp2_data_source*, void*) -> ssize_t {
-      return NGHTTP2_ERR_DEFERRED;
-    };
+                                nghttp2_data_source*,
+                                void*) -> ssize_t { return NGHTTP2_ERR_DEFERRED; };
     return nghttp2_submit_request(session_, nullptr, nv.data(), nv.size(),
                                   end_stream ? nullptr : &provider, nullptr);
   }
   int32_t submitGet(const std::string& path = "/") {
-    return submit({{":method", "GET"}, {":scheme", "https"}, {":authority", "example.com"},
-                   {":path", path}});
+    return submit(
+        {{":method", "GET"}, {":scheme", "https"}, {":authority", "example.com"}, {":path", path}});
   }
 
   // Everything the session has queued, as bytes.
