@@ -176,7 +176,11 @@ bool RouteEntry::pathMatches(std::string_view path) const {
 }
 
 bool RouteEntry::matches(const http::RequestHead& request) const {
-  if (!pathMatches(request.pathWithoutQuery())) return false;
+  return matches(request, request.pathWithoutQuery());
+}
+
+bool RouteEntry::matches(const http::RequestHead& request, std::string_view path) const {
+  if (!pathMatches(path)) return false;
   for (const HeaderMatcher& matcher : header_matchers_) {
     if (!matcher.matches(request)) return false;
   }
@@ -314,8 +318,10 @@ VirtualHostEntry::VirtualHostEntry(const config::VirtualHost& config,
 }
 
 const RouteEntry* VirtualHostEntry::match(const http::RequestHead& request) const {
+  // The path is split from its query once, not once per route.
+  const std::string_view path = request.pathWithoutQuery();
   for (const std::unique_ptr<const RouteEntry>& route : routes_) {
-    if (route->matches(request)) return route.get();
+    if (route->matches(request, path)) return route.get();
   }
   return nullptr;
 }

@@ -86,6 +86,8 @@ class RouteEntry {
   stats::Scope<stats::RouteStats>* stats() const { return stats_; }
 
   bool matches(const http::RequestHead& request) const;
+  // Same, with the request's path already split from its query.
+  bool matches(const http::RequestHead& request, std::string_view path_without_query) const;
 
   // The upstream cluster: route.cluster, or for weighted clusters the entry that
   // random_value % total_weight falls into when the weights are laid end to end in
