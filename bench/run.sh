@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 [ "${BENCH_SKIP_INSTALL:-0}" = 1 ] || bench/install-deps.sh
 
 remora=${REMORA_BIN:-}
-recorded_command="bench/run.sh $*"
+recorded_command="bench/run.sh${*:+ $*}"
 [ -z "$remora" ] || recorded_command="REMORA_BIN=$remora $recorded_command"
 if [ -z "$remora" ]; then
   scripts/build.sh release

@@ -160,6 +160,16 @@ struct AccessLogEntry {
   ConfigNode source;
 };
 
+// config.core.v3.Http2ProtocolOptions (the subset Remora implements).
+struct Http2ProtocolOptions {
+  uint32_t max_concurrent_streams = 100;
+  uint32_t initial_stream_window_size = 64 * 1024;
+  uint32_t initial_connection_window_size = 1024 * 1024;
+  uint32_t hpack_table_size = 4096;
+  uint32_t max_outbound_frames = 10000;
+  uint32_t max_outbound_control_frames = 1000;
+};
+
 // envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
 struct HttpConnectionManager {
   enum class CodecType { Auto, Http1, Http2 };
@@ -179,6 +189,7 @@ struct HttpConnectionManager {
   // http_protocol_options
   bool accept_http_10 = false;
   std::string default_host_for_http_10;
+  Http2ProtocolOptions http2;  // http2_protocol_options
   uint32_t max_request_headers_kb = 60;
   Duration request_headers_timeout{0};  // 0 disables, as in Envoy
   Duration stream_idle_timeout = std::chrono::minutes(5);

@@ -4,15 +4,17 @@
 #include <string>
 
 #include "filters/health_check/health_check_config.h"
+#include "filters/rbac/rbac_config.h"
 #include "proxy/router/router_filter_config.h"
 
 namespace remora::filters {
 
 namespace {
-const std::array<const HttpFilterFactory*, 2>& allFactories() {
+const std::array<const HttpFilterFactory*, 3>& allFactories() {
   static const health_check::HealthCheckFactory health_check;
+  static const rbac::RbacFactory rbac;
   static const router::RouterFactory router;
-  static const std::array<const HttpFilterFactory*, 2> factories{&health_check, &router};
+  static const std::array<const HttpFilterFactory*, 3> factories{&health_check, &rbac, &router};
   return factories;
 }
 }  // namespace
@@ -26,7 +28,7 @@ const HttpFilterFactory* findHttpFilterFactory(std::string_view name) {
 
 std::vector<FilterFactoryCb> buildHttpFilterChain(
     const std::vector<config::HttpFilterEntry>& entries,
-    const config::ConfigNode& http_filters_node) {
+    const config::ConfigNode& http_filters_node, const FilterFactoryContext& context) {
   std::vector<FilterFactoryCb> chain;
   for (size_t i = 0; i < entries.size(); ++i) {
     const config::HttpFilterEntry& entry = entries[i];
@@ -41,7 +43,7 @@ std::vector<FilterFactoryCb> buildHttpFilterChain(
     if (factory->terminal() && i + 1 != entries.size()) {
       entry.source.fail("terminal filter '" + entry.name + "' must be the last in the chain");
     }
-    chain.push_back(factory->createFilterFactory(entry.typed_config));
+    chain.push_back(factory->createFilterFactory(entry.typed_config, context));
   }
   if (entries.empty() || !findHttpFilterFactory(entries.back().name)->terminal()) {
     http_filters_node.fail("the last HTTP filter must be envoy.filters.http.router");

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -18,6 +19,9 @@ class ClusterManager;
 }
 namespace remora::telemetry {
 class WorkerAccessLogs;
+}
+namespace remora::stats {
+class Store;
 }
 
 namespace remora::filters {
@@ -33,6 +37,14 @@ struct FilterContext {
 
 using FilterFactoryCb = std::function<std::unique_ptr<StreamFilter>(FilterContext&)>;
 
+// What a factory may use while it parses its config (main thread): filters that
+// record stats register them here, under their connection manager's stat_prefix as
+// Envoy does (http.<stat_prefix>.rbac.allowed).
+struct FilterFactoryContext {
+  stats::Store& store;
+  const std::string& stat_prefix;
+};
+
 class HttpFilterFactory {
  public:
   virtual ~HttpFilterFactory() = default;
@@ -41,7 +53,8 @@ class HttpFilterFactory {
   // The terminal filter must be last in the chain (the router).
   virtual bool terminal() const { return false; }
   // Throws config::ConfigError naming the offending field.
-  virtual FilterFactoryCb createFilterFactory(const config::ConfigNode& typed_config) const = 0;
+  virtual FilterFactoryCb createFilterFactory(const config::ConfigNode& typed_config,
+                                              const FilterFactoryContext& context) const = 0;
 };
 
 const HttpFilterFactory* findHttpFilterFactory(std::string_view name);
@@ -50,6 +63,6 @@ const HttpFilterFactory* findHttpFilterFactory(std::string_view name);
 // @type matching, its typed_config valid, exactly one terminal filter, last.
 std::vector<FilterFactoryCb> buildHttpFilterChain(
     const std::vector<config::HttpFilterEntry>& entries,
-    const config::ConfigNode& http_filters_node);
+    const config::ConfigNode& http_filters_node, const FilterFactoryContext& context);
 
 }  // namespace remora::filters

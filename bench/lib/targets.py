@@ -3,6 +3,7 @@
 import http.client
 import os
 import re
+import socket
 import time
 
 from . import procs
@@ -151,13 +152,38 @@ class Direct(Target):
         pass
 
 
+def speaks_h2c(port, timeout_s=1.0):
+    """True if the listener answers an HTTP/2 prior-knowledge preface with a SETTINGS frame."""
+    preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    empty_settings = bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # length 0, type 4 (SETTINGS)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as s:
+            s.sendall(preface + empty_settings)
+            header = b""
+            while len(header) < 9:
+                chunk = s.recv(9 - len(header))
+                if not chunk:
+                    return False
+                header += chunk
+    except OSError:
+        return False
+    return header[3] == 4
+
+
 class Remora(Target):
     name = "remora"
-    h2_unsupported = "n/a (no HTTP/2 yet)"
 
     def __init__(self, launcher, binary):
         super().__init__(launcher)
         self.binary = binary
+
+    def start(self, workers, cpus, upstream):
+        super().start(workers, cpus, upstream)
+        # Measured over h2c as soon as the listener speaks it (codec_type AUTO).
+        if speaks_h2c(self.port):
+            self.h2_port = self.port
+        else:
+            self.h2_unsupported = "n/a (no HTTP/2 yet)"
 
     def command(self, workers, upstream):
         self.port, admin_port = procs.free_ports(2)

@@ -20,7 +20,8 @@ class HealthCheckFactory : public HttpFilterFactory {
   std::string_view typeUrl() const override {
     return "envoy.extensions.filters.http.health_check.v3.HealthCheck";
   }
-  FilterFactoryCb createFilterFactory(const config::ConfigNode& typed_config) const override;
+  FilterFactoryCb createFilterFactory(const config::ConfigNode& typed_config,
+                                      const FilterFactoryContext& context) const override;
 };
 
 }  // namespace remora::filters::health_check

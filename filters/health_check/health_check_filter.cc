@@ -8,8 +8,8 @@ namespace {
 constexpr std::string_view kImmediateFailHeader = "x-envoy-immediate-health-check-fail";
 }  // namespace
 
-FilterFactoryCb HealthCheckFactory::createFilterFactory(
-    const config::ConfigNode& typed_config) const {
+FilterFactoryCb HealthCheckFactory::createFilterFactory(const config::ConfigNode& typed_config,
+                                                        const FilterFactoryContext&) const {
   if (!typed_config.valid()) typed_config.fail("missing typed_config for health_check filter");
   typed_config.expectFields({"@type", "pass_through_mode", "headers"});
   auto cfg = std::make_shared<HealthCheckConfig>();

@@ -1,6 +1,7 @@
 #include "proxy/http/connection_manager.h"
 
 #include "proxy/http/h1/server_codec.h"
+#include "proxy/http/h2/server_codec.h"
 #include "proxy/http/header_utility.h"
 #include "proxy/router/route_table.h"
 
@@ -22,424 +23,6 @@ std::string rawLocalReply(int status) {
 }
 }  // namespace
 
-// ---------------------------------------------------------------- ActiveStream
-
-ActiveStream::ActiveStream(ConnectionManager& connection, ResponseEncoder& encoder)
-    : connection_(connection),
-      encoder_(encoder),
-      idle_timeout_(connection.config().config.stream_idle_timeout),
-      idle_timer_(connection.context().resources.loop, [this] { onStreamIdle(); }) {
-  info_.downstream_remote_address = connection.remoteAddress();
-  stats::HttpConnManagerStats& stats = connection.stats();
-  stats.downstream_rq_total.inc();
-  stats.downstream_rq_http1_total.inc();
-  stats.downstream_rq_active.inc();
-  filters_.reserve(connection.config().filter_factories.size());
-  for (const auto& factory : connection.config().filter_factories) {
-    filters_.push_back(factory(connection.context()));
-    filters_.back()->setCallbacks(*this);
-  }
-  idle_timer_.start(idle_timeout_);
-}
-
-ActiveStream::~ActiveStream() = default;
-
-void ActiveStream::touch() { idle_timer_.touch(); }
-
-void ActiveStream::overrideStreamIdleTimeout(std::chrono::milliseconds timeout) {
-  idle_timeout_ = timeout;
-  if (finished_) return;
-  idle_timer_.start(timeout);
-}
-
-void ActiveStream::onRequestTimeout() {
-  connection_.stats().downstream_rq_timeout.inc();
-  if (response_started_) {
-    resetStream();
-  } else {
-    sendLocalReply(408, "request timeout", "request_overall_timeout", stream::ResponseFlag::None);
-  }
-}
-
-void ActiveStream::onStreamIdle() {
-  connection_.stats().downstream_rq_idle_timeout.inc();
-  info_.setFlag(stream::ResponseFlag::StreamIdleTimeout);
-  if (response_started_) {
-    resetStream();
-  } else {
-    sendLocalReply(408, "stream timeout", "stream_idle_timeout",
-                   stream::ResponseFlag::StreamIdleTimeout);
-  }
-}
-
-void ActiveStream::decodeHeaders(RequestHead&& head, bool end_stream) {
-  request_ = std::move(head);
-  info_.protocol = request_.protocol;
-  head_request_ = request_.method == "HEAD";
-  connection_.onRequestHeadersComplete();
-  touch();
-  const std::chrono::milliseconds request_timeout = connection_.config().config.request_timeout;
-  if (!end_stream && request_timeout.count() > 0) {
-    request_timer_ = std::make_unique<Timer>(connection_.context().resources.loop,
-                                             [this] { onRequestTimeout(); });
-    request_timer_->arm(request_timeout);
-  }
-  headers_end_stream_ = end_stream;
-  prepareRequest();
-  if (response_started_ || finished_) return;
-  if (end_stream) onRequestEnd();
-  runRequestHeaders(0);
-}
-
-void ActiveStream::prepareRequest() {
-  const ConnectionManagerConfig& cfg = connection_.config();
-  if (requestWantsClose(request_)) connection_.requireCloseAfterResponse();
-
-  const std::string upgrade = upgradeType(request_);
-  const bool is_upgrade = !upgrade.empty();
-  if (is_upgrade && !cfg.upgradeAllowed(upgrade)) {
-    sendLocalReplyFrom(0, 403, "", "upgrade_failed", stream::ResponseFlag::None);
-    return;
-  }
-  if (const std::string* expect = request_.headers.get("expect");
-      expect && equalsIgnoreCase(*expect, "100-continue")) {
-    // Answered here, as Envoy does by default: the upstream never sees Expect and
-    // the client starts sending its body right away.
-    request_.headers.remove("expect");
-    if (!headers_end_stream_) encoder_.encode100Continue();
-  }
-  removeHopByHopHeaders(request_.headers, is_upgrade);
-
-  ForwardingOptions options;
-  options.use_remote_address = cfg.config.use_remote_address;
-  options.xff_num_trusted_hops = cfg.config.xff_num_trusted_hops;
-  options.skip_xff_append = cfg.config.skip_xff_append;
-  options.generate_request_id = cfg.config.generate_request_id;
-  options.preserve_external_request_id = cfg.config.preserve_external_request_id;
-  applyForwardingHeaders(request_, connection_.remoteIp(), request_.scheme, options,
-                         connection_.context().resources.random);
-  writeChildSpan(request_.headers, connection_.context().resources.random);
-}
-
-void ActiveStream::onRequestEnd() {
-  request_complete_ = true;
-  info_.last_downstream_rx_byte = stream::StreamInfo::Clock::now();
-  if (request_timer_) request_timer_->disarm();
-}
-
-void ActiveStream::runRequestHeaders(size_t from) {
-  for (size_t i = from; i < filters_.size(); ++i) {
-    running_filter_ = i;
-    in_phase_ = true;
-    const filters::FilterStatus status =
-        filters_[i]->onRequestHeaders(request_, headers_end_stream_);
-    in_phase_ = false;
-    if (finished_ || response_started_) return;
-    if (status == filters::FilterStatus::Stop) {
-      request_stopped_at_ = i;
-      return;
-    }
-  }
-  request_stopped_at_.reset();
-}
-
-size_t ActiveStream::requestLimit() const {
-  return request_stopped_at_.value_or(filters_.empty() ? 0 : filters_.size() - 1);
-}
-
-void ActiveStream::decodeData(std::string_view data, bool end_stream) {
-  if (finished_) return;
-  touch();
-  info_.bytes_received += data.size();
-  if (end_stream) onRequestEnd();
-  runRequestData(data, end_stream, 0);
-}
-
-void ActiveStream::runRequestData(std::string_view data, bool end_stream, size_t from) {
-  const size_t limit = requestLimit();
-  for (size_t i = from; i <= limit && i < filters_.size(); ++i) {
-    running_filter_ = i;
-    in_phase_ = true;
-    const filters::FilterStatus status = filters_[i]->onRequestData(data, end_stream);
-    in_phase_ = false;
-    if (finished_ || response_started_) return;
-    if (status == filters::FilterStatus::Stop) return;
-  }
-  if (limit + 1 < filters_.size()) {
-    // Filters past the one that stopped have not seen the headers yet.
-    buffered_request_data_.append(data);
-    request_end_buffered_ = request_end_buffered_ || end_stream;
-  }
-}
-
-void ActiveStream::decodeTrailers(HeaderMap&& trailers) {
-  if (finished_) return;
-  touch();
-  onRequestEnd();
-  buffered_request_trailers_ = std::move(trailers);
-  runRequestTrailers(0);
-}
-
-void ActiveStream::runRequestTrailers(size_t from) {
-  const size_t limit = requestLimit();
-  for (size_t i = from; i <= limit && i < filters_.size(); ++i) {
-    running_filter_ = i;
-    in_phase_ = true;
-    const filters::FilterStatus status =
-        filters_[i]->onRequestTrailers(*buffered_request_trailers_);
-    in_phase_ = false;
-    if (finished_ || response_started_) return;
-    if (status == filters::FilterStatus::Stop) return;
-  }
-  if (limit + 1 >= filters_.size()) buffered_request_trailers_.reset();
-}
-
-void ActiveStream::continueRequest() {
-  if (finished_ || !request_stopped_at_) return;
-  const size_t resume_from = *request_stopped_at_ + 1;
-  runRequestHeaders(resume_from);
-  if (finished_ || response_started_) return;
-  if (!buffered_request_data_.empty() || request_end_buffered_) {
-    std::string data = std::move(buffered_request_data_);
-    buffered_request_data_.clear();
-    const bool end = request_end_buffered_ && !buffered_request_trailers_;
-    request_end_buffered_ = false;
-    runRequestData(data, end, resume_from);
-    if (finished_ || response_started_) return;
-  }
-  if (buffered_request_trailers_) runRequestTrailers(resume_from);
-}
-
-const router::RouteEntry* ActiveStream::route() {
-  if (!route_) {
-    route_ = connection_.config().route_table->match(request_);
-    if (*route_) info_.route_name = (*route_)->name();
-  }
-  return *route_;
-}
-
-// ---- response path
-
-size_t ActiveStream::responseOrigin() const {
-  if (in_phase_) return running_filter_;
-  return filters_.empty() ? 0 : filters_.size() - 1;
-}
-
-void ActiveStream::sendLocalReply(int status, std::string_view body, std::string_view details,
-                                  stream::ResponseFlag flag) {
-  // As in Envoy, a local reply runs through every filter's response phase,
-  // including the one that sent it.
-  sendLocalReplyFrom(filters_.size(), status, body, details, flag);
-}
-
-void ActiveStream::sendLocalReplyFrom(size_t origin, int status, std::string_view body,
-                                      std::string_view details, stream::ResponseFlag flag) {
-  if (finished_) return;
-  if (flag != stream::ResponseFlag::None) info_.setFlag(flag);
-  if (response_started_) {
-    resetStream();
-    return;
-  }
-  info_.response_code_details = details;
-  ResponseHead head;
-  head.status = status;
-  if (!body.empty()) head.headers.add("content-type", "text/plain");
-  head.headers.add("content-length", std::to_string(body.size()));
-  const std::string body_copy(body);  // the caller's view may not outlive the filters
-  startResponse(std::move(head), body_copy.empty(), origin);
-  if (!body_copy.empty() && !finished_) encodeDataFrom(body_copy, true);
-}
-
-void ActiveStream::encodeHeaders(ResponseHead&& head, bool end_stream) {
-  startResponse(std::move(head), end_stream, responseOrigin());
-}
-
-void ActiveStream::startResponse(ResponseHead&& head, bool end_stream, size_t origin) {
-  if (finished_ || response_started_) return;
-  response_started_ = true;
-  response_origin_ = origin;
-  response_headers_end_ = end_stream;
-  paused_response_ = std::move(head);
-  runResponseHeaders(origin);
-}
-
-void ActiveStream::runResponseHeaders(size_t from) {
-  // Response phases run in reverse: from the filter before the one that produced
-  // the response down to the first.
-  for (size_t i = from; i-- > 0;) {
-    running_filter_ = i;
-    in_phase_ = true;
-    const filters::FilterStatus status =
-        filters_[i]->onResponseHeaders(*paused_response_, response_headers_end_);
-    in_phase_ = false;
-    if (finished_) return;
-    if (status == filters::FilterStatus::Stop) {
-      response_stopped_at_ = i;
-      return;
-    }
-  }
-  response_stopped_at_.reset();
-  ResponseHead head = std::move(*paused_response_);
-  paused_response_.reset();
-  finalizeResponseHeaders(head);
-  if (!connection_.config().access_logs.empty()) logged_response_ = head;
-  touch();
-  encoder_.encodeHeaders(head, response_headers_end_);
-  if (response_headers_end_) onResponseEnd();
-}
-
-void ActiveStream::finalizeResponseHeaders(ResponseHead& head) {
-  info_.response_code = head.status;
-  connection_.stats().downstreamResponseClass(head.status).inc();
-  if (head.status == 413) connection_.stats().downstream_rq_too_large.inc();
-  const bool switching = head.status == 101;
-  removeHopByHopHeaders(head.headers, switching);
-  if (switching)
-    head.headers.set("upgrade", request_.headers.get("upgrade") ? *request_.headers.get("upgrade")
-                                                                : std::string());
-  head.headers.set("server", connection_.config().config.server_name);
-  if (!switching && (connection_.closeAfterResponse() || connection_.draining())) {
-    connection_.requireCloseAfterResponse();
-    head.headers.set("connection", "close");
-  } else if (request_.protocol == Protocol::Http10) {
-    head.headers.set("connection", "keep-alive");
-  }
-}
-
-void ActiveStream::encodeData(std::string_view data, bool end_stream) {
-  encodeDataFrom(data, end_stream);
-}
-
-void ActiveStream::encodeDataFrom(std::string_view data, bool end_stream) {
-  if (finished_) return;
-  touch();
-  const size_t stop = response_stopped_at_.value_or(0);
-  for (size_t i = response_origin_; i-- > stop;) {
-    running_filter_ = i;
-    in_phase_ = true;
-    const filters::FilterStatus status = filters_[i]->onResponseData(data, end_stream);
-    in_phase_ = false;
-    if (finished_) return;
-    if (status == filters::FilterStatus::Stop) return;
-  }
-  if (response_stopped_at_) {
-    buffered_response_data_.append(data);
-    response_end_buffered_ = response_end_buffered_ || end_stream;
-    return;
-  }
-  info_.bytes_sent += data.size();
-  encoder_.encodeData(data, end_stream);
-  if (end_stream) onResponseEnd();
-}
-
-void ActiveStream::encodeTrailers(HeaderMap&& trailers) {
-  if (finished_) return;
-  touch();
-  for (size_t i = response_origin_; i-- > 0;) {
-    running_filter_ = i;
-    in_phase_ = true;
-    filters_[i]->onResponseTrailers(trailers);
-    in_phase_ = false;
-    if (finished_) return;
-  }
-  encoder_.encodeTrailers(trailers);
-  if (!connection_.config().access_logs.empty()) logged_trailers_ = trailers;
-  onResponseEnd();
-}
-
-void ActiveStream::continueResponse() {
-  if (finished_ || !response_stopped_at_ || !paused_response_) return;
-  const size_t resume_from = *response_stopped_at_;
-  response_stopped_at_.reset();
-  runResponseHeaders(resume_from);
-  if (finished_ || response_stopped_at_) return;
-  if (!buffered_response_data_.empty() || response_end_buffered_) {
-    std::string data = std::move(buffered_response_data_);
-    buffered_response_data_.clear();
-    const bool end = response_end_buffered_;
-    response_end_buffered_ = false;
-    const size_t origin = response_origin_;
-    response_origin_ = resume_from;
-    encodeDataFrom(data, end);
-    response_origin_ = origin;
-  }
-}
-
-void ActiveStream::onResponseEnd() {
-  response_complete_ = true;
-  // A response that ends before its request leaves unread body bytes on the
-  // connection: it cannot carry another request.
-  if (!request_complete_) connection_.requireCloseAfterResponse();
-  finish(false);
-}
-
-void ActiveStream::resetStream() {
-  if (finished_) return;
-  connection_.stats().downstream_rq_tx_reset.inc();
-  if (!response_complete_ && !info_.hasFlag(stream::ResponseFlag::UpstreamRemoteReset) &&
-      !info_.hasFlag(stream::ResponseFlag::UpstreamConnectionTermination) &&
-      !info_.hasFlag(stream::ResponseFlag::StreamIdleTimeout)) {
-    info_.setFlag(stream::ResponseFlag::LocalReset);
-  }
-  finish(true);
-}
-
-void ActiveStream::onConnectionClosed() {
-  if (finished_) return;
-  if (!response_complete_) connection_.stats().downstream_rq_rx_reset.inc();
-  if (!response_complete_) info_.setFlag(stream::ResponseFlag::DownstreamConnectionTermination);
-  finish(true);
-}
-
-void ActiveStream::finish(bool reset) {
-  if (finished_) return;
-  finished_ = true;
-  idle_timer_.stop();
-  if (request_timer_) request_timer_->disarm();
-  info_.end = stream::StreamInfo::Clock::now();
-  recordStats();
-  writeAccessLogs();
-  for (auto& filter : filters_) filter->onLog(info_);
-  for (auto& filter : filters_) filter->onDestroy();
-  connection_.onStreamFinished(reset);
-}
-
-void ActiveStream::recordStats() {
-  stats::HttpConnManagerStats& stats = connection_.stats();
-  stats.downstream_rq_active.dec();
-  if (response_complete_) stats.downstream_rq_completed.inc();
-  if (info_.hasFlag(stream::ResponseFlag::NoRouteFound)) stats.no_route.inc();
-  if (info_.hasFlag(stream::ResponseFlag::NoClusterFound)) stats.no_cluster.inc();
-  stats.downstream_rq_time.record(
-      std::chrono::duration<double, std::milli>(*info_.end - info_.start).count());
-}
-
-void ActiveStream::writeAccessLogs() {
-  const auto& logs = connection_.config().access_logs;
-  if (logs.empty()) return;
-  const telemetry::LogContext context{&request_, logged_response_ ? &*logged_response_ : nullptr,
-                                      logged_trailers_ ? &*logged_trailers_ : nullptr, info_};
-  for (const auto& log : logs) connection_.context().access_logs.log(*log, context);
-}
-
-void ActiveStream::setDownstreamReadEnabled(bool enabled) {
-  connection_.setStreamReadEnabled(enabled);
-}
-
-bool ActiveStream::downstreamAboveHighWatermark() const {
-  return connection_.connection().aboveHighWatermark();
-}
-
-void ActiveStream::onDownstreamAboveHighWatermark() {
-  for (auto& filter : filters_) filter->onDownstreamAboveHighWatermark();
-}
-
-void ActiveStream::onDownstreamBelowLowWatermark() {
-  for (auto& filter : filters_) filter->onDownstreamBelowLowWatermark();
-}
-
-// ---------------------------------------------------------------- ConnectionManager
-
 ConnectionManager::ConnectionManager(filters::FilterContext& context,
                                      std::shared_ptr<const ConnectionManagerConfig> config,
                                      std::unique_ptr<network::TcpConnection> connection)
@@ -449,8 +32,8 @@ ConnectionManager::ConnectionManager(filters::FilterContext& context,
       connection_(std::move(connection)),
       idle_timer_(context.resources.loop,
                   [this] {
-                    if (stream_) {
-                      // Busy, not idle: the countdown restarts when the stream ends.
+                    if (!streams_.empty()) {
+                      // Busy, not idle: the countdown restarts when the streams end.
                       armIdleTimer();
                       return;
                     }
@@ -461,15 +44,16 @@ ConnectionManager::ConnectionManager(filters::FilterContext& context,
                              [this] {
                                stats_.downstream_rq_header_timeout.inc();
                                connection_->write(rawLocalReply(408));
-                               if (stream_) stream_->onConnectionClosed();
+                               if (ActiveStream* s = h1Stream()) s->onConnectionClosed();
                                connection_->close(network::TcpConnection::CloseMode::FlushWrite);
                              }),
       resume_timer_(context.resources.loop, [this] { resumePipeline(); }) {
-  codec_ = h1::makeServerCodec(*this, *this, config_->codec_limits);
   stats_.downstream_cx_total.inc();
-  stats_.downstream_cx_http1_total.inc();
   stats_.downstream_cx_active.inc();
-  stats_.downstream_cx_http1_active.inc();
+  using CodecType = config::HttpConnectionManager::CodecType;
+  if (config_->config.codec_type != CodecType::Auto) {
+    createCodec(config_->config.codec_type == CodecType::Http2);
+  }
   connection_->setCallbacks(*this);
   remote_address_ = connection_->peerAddress();
   remote_ip_ = ipOf(remote_address_);
@@ -482,6 +66,24 @@ ConnectionManager::~ConnectionManager() {
   if (!closed_) connection_->close(network::TcpConnection::CloseMode::Abort);
 }
 
+void ConnectionManager::createCodec(bool http2) {
+  if (http2) {
+    codec_ = h2::makeServerCodec(*this, *this, config_->http2_settings);
+    stats_.downstream_cx_http2_total.inc();
+    stats_.downstream_cx_http2_active.inc();
+  } else {
+    codec_ = h1::makeServerCodec(*this, *this, config_->codec_limits);
+    stats_.downstream_cx_http1_total.inc();
+    stats_.downstream_cx_http1_active.inc();
+  }
+}
+
+bool ConnectionManager::http2() const { return codec_ && codec_->protocol() == Protocol::Http2; }
+
+ActiveStream* ConnectionManager::h1Stream() const {
+  return streams_.empty() || http2() ? nullptr : streams_.front().get();
+}
+
 bool ConnectionManager::draining() const {
   return drain_requested_ || context_.server.draining.load(std::memory_order_relaxed);
 }
@@ -491,22 +93,44 @@ void ConnectionManager::armIdleTimer() { idle_timer_.start(config_->config.idle_
 void ConnectionManager::onData(std::string_view data) {
   if (closed_) return;
   stats_.downstream_cx_rx_bytes_total.inc(data.size());
-  if (!stream_ || !stream_headers_received_) {
-    // The idle timer keeps running until a request starts: a trickle of bytes
-    // that never forms a request head does not keep the connection open.
-    if (!request_headers_timer_.armed()) {
-      request_headers_timer_.arm(config_->config.request_headers_timeout);
-    }
+  if (!codec_) {
+    // codec_type AUTO: the HTTP/2 connection preface selects HTTP/2 (prior
+    // knowledge, as h2c clients send it); anything else is HTTP/1.
+    static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    detect_buffer_.append(data);
+    const size_t n = std::min(detect_buffer_.size(), kPreface.size());
+    const bool matches = detect_buffer_.compare(0, n, kPreface.substr(0, n)) == 0;
+    if (matches && detect_buffer_.size() < kPreface.size()) return;
+    createCodec(matches);
+    const std::string buffered = std::move(detect_buffer_);
+    detect_buffer_.clear();
+    if (!http2()) armRequestHeadersTimer();
+    dispatch(buffered);
+    return;
   }
+  if (http2()) {
+    dispatch(data);
+    return;
+  }
+  ActiveStream* stream = h1Stream();
+  if (!stream || !stream_headers_received_) armRequestHeadersTimer();
   // Bytes that arrive while a complete request waits for its response are
   // pipelined requests: the codec keeps them, and reading pauses until the
   // response is done so the backlog stays bounded. (Pausing only then keeps the
   // ordinary keep-alive path free of epoll_ctl calls.)
-  const bool pipelined = stream_ && stream_->requestComplete() && !codec_->upgraded();
+  const bool pipelined = stream && stream->requestComplete() && !codec_->upgraded();
   dispatch(data);
-  if (pipelined && !closed_ && stream_) {
+  if (pipelined && !closed_ && h1Stream()) {
     paused_for_pipeline_ = true;
     updateReadEnabled();
+  }
+}
+
+void ConnectionManager::armRequestHeadersTimer() {
+  // The idle timer keeps running until a request starts: a trickle of bytes
+  // that never forms a request head does not keep the connection open.
+  if (!request_headers_timer_.armed()) {
+    request_headers_timer_.arm(config_->config.request_headers_timeout);
   }
 }
 
@@ -516,7 +140,7 @@ void ConnectionManager::dispatch(std::string_view data) {
 }
 
 void ConnectionManager::resumePipeline() {
-  if (closed_ || stream_) return;
+  if (closed_ || !streams_.empty()) return;
   const DispatchResult result = codec_->resume();
   if (!result.ok) handleCodecError(result.error);
 }
@@ -524,22 +148,34 @@ void ConnectionManager::resumePipeline() {
 void ConnectionManager::handleCodecError(const CodecError& error) {
   if (closed_) return;
   stats_.downstream_cx_protocol_error.inc();
-  if (stream_ && stream_headers_received_ && !stream_->responseStarted()) {
-    requireCloseAfterResponse();
-    stream_->sendLocalReplyFrom(0, error.status, reasonPhrase(error.status), error.details,
-                                stream::ResponseFlag::DownstreamProtocolError);
+  if (http2()) {
+    // A connection error: the codec has written GOAWAY; every stream ends here.
+    resetAllStreams();
     connection_->close(network::TcpConnection::CloseMode::FlushWrite);
     return;
   }
-  if (!stream_) logRejectedRequest(error);
-  if (!stream_ || !stream_->responseStarted()) connection_->write(rawLocalReply(error.status));
-  if (stream_) {
-    stream_->streamInfo().setFlag(stream::ResponseFlag::DownstreamProtocolError);
-    stream_->streamInfo().response_code = error.status;
-    stream_->streamInfo().response_code_details = error.details;
-    stream_->onConnectionClosed();
+  ActiveStream* stream = h1Stream();
+  if (stream && stream_headers_received_ && !stream->responseStarted()) {
+    requireCloseAfterResponse();
+    stream->sendLocalReplyFrom(0, error.status, reasonPhrase(error.status), error.details,
+                               stream::ResponseFlag::DownstreamProtocolError);
+    connection_->close(network::TcpConnection::CloseMode::FlushWrite);
+    return;
+  }
+  if (!stream) logRejectedRequest(error);
+  if (!stream || !stream->responseStarted()) connection_->write(rawLocalReply(error.status));
+  if (stream) {
+    stream->streamInfo().setFlag(stream::ResponseFlag::DownstreamProtocolError);
+    stream->streamInfo().response_code = error.status;
+    stream->streamInfo().response_code_details = error.details;
+    stream->onConnectionClosed();
   }
   connection_->close(network::TcpConnection::CloseMode::FlushWrite);
+}
+
+void ConnectionManager::resetAllStreams() {
+  // onConnectionClosed removes each stream from the list.
+  while (!streams_.empty()) streams_.front()->onConnectionClosed();
 }
 
 void ConnectionManager::logRejectedRequest(const CodecError& error) {
@@ -566,8 +202,10 @@ void ConnectionManager::logRejectedRequest(const CodecError& error) {
 
 RequestDecoder& ConnectionManager::newStream(ResponseEncoder& encoder) {
   stream_headers_received_ = false;
-  stream_ = std::make_unique<ActiveStream>(*this, encoder);
-  return *stream_;
+  streams_.push_back(std::make_unique<ActiveStream>(*this, encoder));
+  ActiveStream& stream = *streams_.back();
+  stream.self = std::prev(streams_.end());
+  return stream;
 }
 
 void ConnectionManager::onRequestHeadersComplete() {
@@ -575,11 +213,19 @@ void ConnectionManager::onRequestHeadersComplete() {
   request_headers_timer_.disarm();
 }
 
-void ConnectionManager::onStreamFinished(bool reset) {
-  std::unique_ptr<ActiveStream> finished = std::move(stream_);
-  stream_headers_received_ = false;
-  if (finished) context_.resources.deleter.defer(std::move(finished));
+void ConnectionManager::onStreamFinished(ActiveStream& stream, bool reset) {
+  context_.resources.deleter.defer(std::move(*stream.self));
+  streams_.erase(stream.self);
   if (closed_) return;
+  if (http2()) {
+    // Stream-level: the connection carries on (and closes once drained).
+    if (streams_.empty()) {
+      idle_timer_.touch();
+      if (codec_->closeAfterResponse() || draining()) closeIfDrained();
+    }
+    return;
+  }
+  stream_headers_received_ = false;
   if (reset) {
     connection_->close(network::TcpConnection::CloseMode::Abort);
     return;
@@ -596,7 +242,16 @@ void ConnectionManager::onStreamFinished(bool reset) {
   resume_timer_.fireSoon();
 }
 
+void ConnectionManager::closeIfDrained() {
+  if (!streams_.empty() || codec_->activeStreams() > 0) return;
+  if (draining()) stats_.downstream_cx_drain_close.inc();
+  connection_->close(network::TcpConnection::CloseMode::FlushWrite);
+}
+
 void ConnectionManager::setStreamReadEnabled(bool enabled) {
+  // HTTP/2 streams share the connection: one slow upstream must not stall the
+  // others, so only HTTP/1 stops reading (HTTP/2 relies on stream windows).
+  if (http2()) return;
   read_disabled_by_stream_ = !enabled;
   updateReadEnabled();
 }
@@ -609,14 +264,15 @@ void ConnectionManager::updateReadEnabled() {
 void ConnectionManager::onEof() {
   if (closed_) return;
   peer_closed_ = true;
-  if (codec_->upgraded() || (stream_ && stream_->requestComplete())) {
+  ActiveStream* stream = h1Stream();
+  if (codec_ && !http2() && (codec_->upgraded() || (stream && stream->requestComplete()))) {
     // Half-close: the client is done sending; the response (or tunnel) goes on.
     codec_->onEof();
     requireCloseAfterResponse();
-    if (!stream_) connection_->close(network::TcpConnection::CloseMode::FlushWrite);
+    if (streams_.empty()) connection_->close(network::TcpConnection::CloseMode::FlushWrite);
     return;
   }
-  if (stream_) stream_->onConnectionClosed();
+  resetAllStreams();
   connection_->close(network::TcpConnection::CloseMode::FlushWrite);
 }
 
@@ -627,23 +283,24 @@ void ConnectionManager::onClosed(network::CloseReason reason) {
   const bool remote = peer_closed_ || reason == network::CloseReason::RemoteReset;
   (remote ? stats_.downstream_cx_destroy_remote : stats_.downstream_cx_destroy_local).inc();
   stats_.downstream_cx_active.dec();
-  stats_.downstream_cx_http1_active.dec();
+  if (codec_)
+    (http2() ? stats_.downstream_cx_http2_active : stats_.downstream_cx_http1_active).dec();
   stats_.downstream_cx_length_ms.record(
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - opened_)
           .count());
   idle_timer_.stop();
   request_headers_timer_.disarm();
   resume_timer_.disarm();
-  if (stream_) stream_->onConnectionClosed();
+  resetAllStreams();
   notifyClosed();
 }
 
 void ConnectionManager::onAboveHighWatermark() {
-  if (stream_) stream_->onDownstreamAboveHighWatermark();
+  for (auto& stream : streams_) stream->onDownstreamAboveHighWatermark();
 }
 
 void ConnectionManager::onBelowLowWatermark() {
-  if (stream_) stream_->onDownstreamBelowLowWatermark();
+  for (auto& stream : streams_) stream->onDownstreamBelowLowWatermark();
 }
 
 void ConnectionManager::write(std::string_view bytes) {
@@ -653,7 +310,12 @@ void ConnectionManager::write(std::string_view bytes) {
 
 void ConnectionManager::startDrain() {
   drain_requested_ = true;
-  if (stream_) return;
+  if (codec_ && http2()) {
+    codec_->goAway();  // GOAWAY with the last stream id: open streams finish
+    closeIfDrained();
+    return;
+  }
+  if (!streams_.empty()) return;
   stats_.downstream_cx_drain_close.inc();
   connection_->close(network::TcpConnection::CloseMode::FlushWrite);
 }

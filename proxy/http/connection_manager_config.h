@@ -8,6 +8,7 @@
 #include "config/bootstrap.h"
 #include "filters/filter_registry.h"
 #include "proxy/http/codec.h"
+#include "proxy/http/h2/settings.h"
 #include "proxy/router/route_table.h"
 #include "telemetry/access_log/access_log.h"
 #include "telemetry/stats/stats_store.h"
@@ -21,11 +22,20 @@ struct ConnectionManagerConfig {
       : config(hcm),
         stats(store.httpScope(hcm.stat_prefix)),
         route_table(router::RouteTable::create(hcm.route_config, &store)),
-        filter_factories(filters::buildHttpFilterChain(hcm.http_filters, hcm.source)) {
+        filter_factories(filters::buildHttpFilterChain(
+            hcm.http_filters, hcm.source,
+            filters::FilterFactoryContext{.store = store, .stat_prefix = hcm.stat_prefix})) {
     codec_limits.max_request_headers_kb = hcm.max_request_headers_kb;
     codec_limits.max_headers_count = hcm.max_headers_count;
     codec_limits.accept_http_10 = hcm.accept_http_10;
     codec_limits.default_host_for_http_10 = hcm.default_host_for_http_10;
+    http2_settings.max_concurrent_streams = hcm.http2.max_concurrent_streams;
+    http2_settings.initial_stream_window_size = hcm.http2.initial_stream_window_size;
+    http2_settings.initial_connection_window_size = hcm.http2.initial_connection_window_size;
+    http2_settings.hpack_table_size = hcm.http2.hpack_table_size;
+    http2_settings.max_outbound_control_frames = hcm.http2.max_outbound_control_frames;
+    http2_settings.max_request_headers_kb = hcm.max_request_headers_kb;
+    http2_settings.max_headers_count = hcm.max_headers_count;
     for (const config::AccessLogEntry& entry : hcm.access_log) {
       access_logs.push_back(access_log_manager.create(entry));
     }
@@ -43,6 +53,7 @@ struct ConnectionManagerConfig {
   std::shared_ptr<const router::RouteTable> route_table;
   std::vector<filters::FilterFactoryCb> filter_factories;
   ServerCodecLimits codec_limits;
+  h2::Http2Settings http2_settings;
   std::vector<std::shared_ptr<const telemetry::AccessLog>> access_logs;
 };
 

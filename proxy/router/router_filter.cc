@@ -13,7 +13,7 @@ constexpr std::string_view kResetBody =
 }
 
 filters::FilterFactoryCb RouterFactory::createFilterFactory(
-    const config::ConfigNode& typed_config) const {
+    const config::ConfigNode& typed_config, const filters::FilterFactoryContext&) const {
   auto cfg = std::make_shared<RouterConfig>();
   if (typed_config.valid()) {
     typed_config.expectFields({"@type", "suppress_envoy_headers", "dynamic_stats"});

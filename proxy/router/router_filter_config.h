@@ -18,7 +18,8 @@ class RouterFactory : public filters::HttpFilterFactory {
   }
   bool terminal() const override { return true; }
   filters::FilterFactoryCb createFilterFactory(
-      const config::ConfigNode& typed_config) const override;
+      const config::ConfigNode& typed_config,
+      const filters::FilterFactoryContext& context) const override;
 };
 
 }  // namespace remora::router

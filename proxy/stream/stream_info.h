@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "proxy/http/message.h"
 
@@ -51,6 +52,15 @@ struct StreamInfo {
   std::string cluster_name;
   std::string upstream_host;  // "ip:port"
   std::string downstream_remote_address;
+  // The listener's port the connection arrived on; 0 while unknown.
+  uint32_t downstream_local_port = 0;
+  // The client certificate's identities (URI SANs, DNS SANs, subject); empty without
+  // TLS, so RBAC's `authenticated` principal cannot match a plaintext connection.
+  std::vector<std::string> peer_uri_sans;
+  std::vector<std::string> peer_dns_sans;
+  std::string peer_subject;
+  // The RBAC policy that matched the enforced rules (allowing or denying), if any.
+  std::string rbac_policy;
   uint64_t bytes_received = 0;  // request body bytes
   uint64_t bytes_sent = 0;      // response body bytes
 

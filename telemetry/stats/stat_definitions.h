@@ -19,10 +19,12 @@ namespace remora::stats {
   COUNTER(downstream_cx_idle_timeout)                             \
   COUNTER(downstream_cx_drain_close)                              \
   COUNTER(downstream_cx_http1_total)                              \
+  COUNTER(downstream_cx_http2_total)                              \
   COUNTER(downstream_cx_rx_bytes_total)                           \
   COUNTER(downstream_cx_tx_bytes_total)                           \
   COUNTER(downstream_rq_total)                                    \
   COUNTER(downstream_rq_http1_total)                              \
+  COUNTER(downstream_rq_http2_total)                              \
   COUNTER(downstream_rq_completed)                                \
   COUNTER(downstream_rq_1xx)                                      \
   COUNTER(downstream_rq_2xx)                                      \
@@ -40,6 +42,7 @@ namespace remora::stats {
   COUNTER(no_cluster)                                             \
   GAUGE(downstream_cx_active)                                     \
   GAUGE(downstream_cx_http1_active)                               \
+  GAUGE(downstream_cx_http2_active)                               \
   GAUGE(downstream_rq_active)                                     \
   HISTOGRAM(downstream_cx_length_ms)                              \
   HISTOGRAM(downstream_rq_time)
@@ -135,6 +138,16 @@ namespace remora::stats {
 // access_log.*
 #define REMORA_ACCESS_LOG_STATS(COUNTER, GAUGE, HISTOGRAM) COUNTER(dropped)
 
+// http.<stat_prefix>.rbac.*: registered only for connection managers that run an RBAC
+// filter, and listed within their http scope (Prometheus: envoy_http_rbac_allowed with
+// envoy_http_conn_manager_prefix). A field name cannot hold the dot, so the visitor
+// names carry the "rbac." namespace.
+#define REMORA_HTTP_RBAC_STATS(COUNTER) \
+  COUNTER(allowed)                      \
+  COUNTER(denied)                       \
+  COUNTER(shadow_allowed)               \
+  COUNTER(shadow_denied)
+
 #define REMORA_STAT_FIELD_COUNTER(name) Counter name;
 #define REMORA_STAT_FIELD_GAUGE(name) Gauge name;
 #define REMORA_STAT_FIELD_HISTOGRAM(name) Histogram name;
@@ -158,6 +171,15 @@ REMORA_DEFINE_STATS_STRUCT(TcpProxyStats, REMORA_TCP_PROXY_STATS)
 REMORA_DEFINE_STATS_STRUCT(ServerStats, REMORA_SERVER_STATS)
 REMORA_DEFINE_STATS_STRUCT(AccessLogStats, REMORA_ACCESS_LOG_STATS)
 REMORA_DEFINE_STATS_STRUCT(RouteStatsBase, REMORA_ROUTE_STATS)
+
+#define REMORA_STAT_VISIT_RBAC_COUNTER(name) v.counter("rbac." #name, name);
+struct HttpRbacStats {
+  REMORA_HTTP_RBAC_STATS(REMORA_STAT_FIELD_COUNTER)
+  template <typename V>
+  void visit(V& v) {
+    REMORA_HTTP_RBAC_STATS(REMORA_STAT_VISIT_RBAC_COUNTER)
+  }
+};
 
 // The response-class counters picked by status code.
 template <typename S>

@@ -1,5 +1,6 @@
 #include "telemetry/stats/stats_render.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -166,6 +167,8 @@ PrometheusName prometheusName(const MergedStat& s) {
   if (s.tags) {
     for (const auto& [name, value] : *s.tags) n.labels.push_back({name, value});
   }
+  // A namespaced stat ("rbac.allowed") keeps its parts: envoy_http_rbac_allowed.
+  std::replace(stat.begin(), stat.end(), '.', '_');
   n.family = familyPrefix(s.kind) + stat;
   return n;
 }

@@ -141,6 +141,10 @@ Scope<S>& Store::getOrCreate(std::map<std::string, std::unique_ptr<Scope<S>>>& s
 Scope<HttpConnManagerStats>& Store::httpScope(const std::string& stat_prefix) {
   return getOrCreate(http_, stat_prefix, "http", {{"envoy_http_conn_manager_prefix", stat_prefix}});
 }
+Scope<HttpRbacStats>& Store::httpRbacScope(const std::string& stat_prefix) {
+  Scope<HttpConnManagerStats>& http = httpScope(stat_prefix);
+  return getOrCreate(http_rbac_, stat_prefix, "http", http.tags());
+}
 Scope<ClusterStats>& Store::clusterScope(const std::string& cluster) {
   return getOrCreate(clusters_, cluster, "cluster", {{"envoy_cluster_name", cluster}});
 }
@@ -155,8 +159,17 @@ Scope<RouteStats>& Store::routeScope(const std::string& virtual_host, const std:
                      {{"envoy_virtual_host", virtual_host}, {"envoy_route", stat_prefix}});
 }
 
+namespace {
+// Sorts the stats from `first` on: one scope's, as scopes already come in name order.
+void sortByStat(std::vector<MergedStat>& out, size_t first) {
+  std::sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+            [](const MergedStat& a, const MergedStat& b) { return a.stat < b.stat; });
+}
+}  // namespace
+
 template <typename S>
-void Store::merge(const Scope<S>& scope, ScopeKind kind, std::vector<MergedStat>& out) const {
+void Store::mergeShards(const Scope<S>& scope, ScopeKind kind,
+                        std::vector<MergedStat>& out) const {
   const size_t first = out.size();
   bool create = true;
   for (const auto& shard : scope.shards()) {
@@ -165,9 +178,13 @@ void Store::merge(const Scope<S>& scope, ScopeKind kind, std::vector<MergedStat>
     create = false;
   }
   mergeCodes(scope, kind, out);
-  // Sort this scope's stats only: scopes already come in name order.
-  std::sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
-            [](const MergedStat& a, const MergedStat& b) { return a.stat < b.stat; });
+}
+
+template <typename S>
+void Store::merge(const Scope<S>& scope, ScopeKind kind, std::vector<MergedStat>& out) const {
+  const size_t first = out.size();
+  mergeShards(scope, kind, out);
+  sortByStat(out, first);
 }
 
 std::vector<MergedStat> Store::snapshot() const {
@@ -175,7 +192,14 @@ std::vector<MergedStat> Store::snapshot() const {
   // Kinds in the alphabetical order of their prefixes.
   merge(access_log_, ScopeKind::AccessLog, out);
   for (const auto& [name, scope] : clusters_) merge(*scope, ScopeKind::Cluster, out);
-  for (const auto& [name, scope] : http_) merge(*scope, ScopeKind::Http, out);
+  for (const auto& [name, scope] : http_) {
+    const size_t first = out.size();
+    mergeShards(*scope, ScopeKind::Http, out);
+    if (auto rbac = http_rbac_.find(name); rbac != http_rbac_.end()) {
+      mergeShards(*rbac->second, ScopeKind::Http, out);
+    }
+    sortByStat(out, first);
+  }
   for (const auto& [name, scope] : listeners_) merge(*scope, ScopeKind::Listener, out);
   merge(server_, ScopeKind::Server, out);
   for (const auto& [name, scope] : tcp_) merge(*scope, ScopeKind::TcpProxy, out);

@@ -75,6 +75,8 @@ class Store {
   Scope<ListenerStats>& listenerScope(const std::string& address);
   Scope<TcpProxyStats>& tcpScope(const std::string& stat_prefix);
   Scope<RouteStats>& routeScope(const std::string& virtual_host, const std::string& stat_prefix);
+  // http.<stat_prefix>.rbac.*, listed with the http scope of that prefix (created too).
+  Scope<HttpRbacStats>& httpRbacScope(const std::string& stat_prefix);
   ServerStats& server() { return server_.shard(0); }
   AccessLogStats& accessLog() { return access_log_.shard(0); }
 
@@ -89,6 +91,10 @@ class Store {
   template <typename S>
   Scope<S>& getOrCreate(std::map<std::string, std::unique_ptr<Scope<S>>>& scopes,
                         const std::string& name, const char* prefix, Tags tags);
+  // Appends the scope's stats to `out`, unsorted.
+  template <typename S>
+  void mergeShards(const Scope<S>& scope, ScopeKind kind, std::vector<MergedStat>& out) const;
+  // mergeShards, then sorts the scope's stats by name.
   template <typename S>
   void merge(const Scope<S>& scope, ScopeKind kind, std::vector<MergedStat>& out) const;
   void applyBaseline(MergedStat& s) const;
@@ -96,6 +102,7 @@ class Store {
   size_t shards_;
   BucketSelector buckets_;
   std::map<std::string, std::unique_ptr<Scope<HttpConnManagerStats>>> http_;
+  std::map<std::string, std::unique_ptr<Scope<HttpRbacStats>>> http_rbac_;
   std::map<std::string, std::unique_ptr<Scope<ClusterStats>>> clusters_;
   std::map<std::string, std::unique_ptr<Scope<ListenerStats>>> listeners_;
   std::map<std::string, std::unique_ptr<Scope<TcpProxyStats>>> tcp_;

@@ -157,9 +157,18 @@ def test_overflowing_chunk_size_is_400(port, backend):
     assert_rejected(port, request, b"HTTP/1.1 400 Bad Request", backend)
 
 
-def test_http_2_preface_is_505(port, backend):
-    assert_rejected(port, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+def test_http_2_preface_is_505_when_codec_type_is_http1(remora, upstream):
+    backend = upstream()
+    instance = remora(proxy_config(backend.port, codec_type="HTTP1"))
+    assert_rejected(instance.port, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
                     b"HTTP/1.1 505 HTTP Version Not Supported", backend)
+
+
+def test_http_2_preface_selects_http2_with_codec_type_auto(port, backend):
+    # AUTO (the default) answers the preface with the server's SETTINGS frame.
+    raw, _ = exchange(port, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", timeout=1)
+    assert raw[3:4] == b"\x04", raw[:40]  # frame type 4: SETTINGS
+    assert backend.requests == []
 
 
 def test_unknown_http_version_is_505(port, backend):

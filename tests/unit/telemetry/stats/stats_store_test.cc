@@ -230,3 +230,42 @@ TEST(StatsStoreTest, RouteScopesCarryVirtualHostAndRouteTags) {
 
 }  // namespace
 }  // namespace remora::stats
+
+namespace remora::stats {
+namespace {
+
+TEST(StatsStoreTest, RbacStatsAreNamespacedInTheirHttpScope) {
+  Store store(2);
+  Scope<HttpRbacStats>& rbac = store.httpRbacScope("ingress");
+  rbac.shard(0).allowed.inc(2);
+  rbac.shard(1).allowed.inc();
+  rbac.shard(1).denied.inc();
+  rbac.shard(0).shadow_denied.inc(4);
+  const auto stats = store.snapshot();
+  // Listed inside http.ingress (which registering them created) in name order.
+  for (size_t i = 1; i < stats.size(); ++i) EXPECT_LT(stats[i - 1].full_name, stats[i].full_name);
+  EXPECT_EQ(find(stats, "http.ingress.downstream_rq_total").counter, 0u);
+
+  StatsQuery query;
+  query.filter = std::make_unique<RE2>("rbac");
+  EXPECT_EQ(renderText(stats, query),
+            "http.ingress.rbac.allowed: 3\n"
+            "http.ingress.rbac.denied: 1\n"
+            "http.ingress.rbac.shadow_allowed: 0\n"
+            "http.ingress.rbac.shadow_denied: 4\n");
+  query.used_only = true;
+  EXPECT_EQ(renderPrometheus(store, query),
+            "# TYPE envoy_http_rbac_allowed counter\n"
+            "envoy_http_rbac_allowed{envoy_http_conn_manager_prefix=\"ingress\"} 3\n"
+            "# TYPE envoy_http_rbac_denied counter\n"
+            "envoy_http_rbac_denied{envoy_http_conn_manager_prefix=\"ingress\"} 1\n"
+            "# TYPE envoy_http_rbac_shadow_denied counter\n"
+            "envoy_http_rbac_shadow_denied{envoy_http_conn_manager_prefix=\"ingress\"} 4\n");
+
+  store.resetCounters();
+  rbac.shard(0).denied.inc();
+  EXPECT_EQ(find(store.snapshot(), "http.ingress.rbac.denied").counter, 1u);
+}
+
+}  // namespace
+}  // namespace remora::stats

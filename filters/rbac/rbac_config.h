@@ -1,0 +1,32 @@
+// envoy.filters.http.rbac: config and factory (the policy engine is in rbac_engine.h,
+// the filter in rbac_filter.h).
+#pragma once
+
+#include <optional>
+
+#include "filters/filter_registry.h"
+#include "filters/rbac/rbac_engine.h"
+
+namespace remora::filters::rbac {
+
+// envoy.extensions.filters.http.rbac.v3.RBAC
+struct RbacConfig {
+  std::optional<Engine> rules;         // absent: every request passes, uncounted
+  std::optional<Engine> shadow_rules;  // evaluated and counted, never enforced
+};
+
+// Throws config::ConfigError naming the offending field.
+RbacConfig parseRbacConfig(const config::ConfigNode& typed_config);
+
+class RbacFactory : public HttpFilterFactory {
+ public:
+  std::string_view name() const override { return "envoy.filters.http.rbac"; }
+  std::string_view typeUrl() const override {
+    return "envoy.extensions.filters.http.rbac.v3.RBAC";
+  }
+  // Registers http.<stat_prefix>.rbac.* in the context's store.
+  FilterFactoryCb createFilterFactory(const config::ConfigNode& typed_config,
+                                      const FilterFactoryContext& context) const override;
+};
+
+}  // namespace remora::filters::rbac
