@@ -245,6 +245,9 @@ struct Cluster {
   DnsLookupFamily dns_lookup_family = DnsLookupFamily::Auto;
   uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;
   Duration idle_timeout = std::chrono::hours(1);  // common_http_protocol_options.idle_timeout
+  // HTTP/2 to the upstream (typed_extension_protocol_options explicit_http_config).
+  bool http2 = false;
+  Http2ProtocolOptions http2_options;
   ConfigNode source;
 };
 

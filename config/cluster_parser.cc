@@ -45,15 +45,56 @@ void parseLoadAssignment(const ConfigNode& node, const ParseContext& ctx, Cluste
   }
 }
 
+// typed_extension_protocol_options with
+// envoy.extensions.upstreams.http.v3.HttpProtocolOptions: which protocol to speak
+// upstream.
+void parseUpstreamProtocolOptions(const ConfigNode& node, const ParseContext& ctx,
+                                  Cluster& cluster) {
+  constexpr std::string_view kName = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+  checkFields(node, ctx, {kName});
+  const ConfigNode options = node.required(kName);
+  checkFields(options, ctx,
+              {"@type", "explicit_http_config", "use_downstream_protocol_config",
+               "common_http_protocol_options"},
+              {"auto_config", "upstream_http_protocol_options", "http_filters"});
+  const std::string type = options.stringOr("@type", "");
+  if (type != "type.googleapis.com/" + std::string(kName)) {
+    options.fail("@type must be type.googleapis.com/" + std::string(kName));
+  }
+  if (std::optional<ConfigNode> common = options.field("common_http_protocol_options")) {
+    checkFields(*common, ctx, {"idle_timeout"});
+    cluster.idle_timeout = common->durationOr("idle_timeout", cluster.idle_timeout);
+  }
+  const std::string_view kind =
+      options.oneOf({"explicit_http_config", "use_downstream_protocol_config"});
+  const ConfigNode config = options.required(kind);
+  if (kind == "use_downstream_protocol_config") {
+    // Remora pools by cluster, not by downstream protocol yet.
+    config.fail("use_downstream_protocol_config is not supported yet; use explicit_http_config");
+  }
+  checkFields(config, ctx, {"http_protocol_options", "http2_protocol_options"},
+              {"http3_protocol_options"});
+  const std::string_view protocol =
+      config.oneOf({"http_protocol_options", "http2_protocol_options"});
+  if (protocol == "http2_protocol_options") {
+    cluster.http2 = true;
+    if (std::optional<ConfigNode> http2 = config.field(protocol)) {
+      cluster.http2_options = parseHttp2ProtocolOptions(*http2, ctx);
+    }
+  } else if (std::optional<ConfigNode> http1 = config.field(protocol)) {
+    checkFields(*http1, ctx, {});
+  }
+}
+
 }  // namespace
 
 Cluster parseCluster(const ConfigNode& node, const ParseContext& ctx) {
   checkFields(
       node, ctx,
       {"name", "type", "connect_timeout", "lb_policy", "load_assignment", "dns_refresh_rate",
-       "dns_lookup_family", "per_connection_buffer_limit_bytes", "common_http_protocol_options"},
-      {"health_checks", "circuit_breakers", "outlier_detection", "typed_extension_protocol_options",
-       "transport_socket"});
+       "dns_lookup_family", "per_connection_buffer_limit_bytes", "common_http_protocol_options",
+       "typed_extension_protocol_options", "http2_protocol_options"},
+      {"health_checks", "circuit_breakers", "outlier_detection", "transport_socket"});
   Cluster cluster;
   const ConfigNode name = node.required("name");
   cluster.name = name.asString();
@@ -95,6 +136,14 @@ Cluster parseCluster(const ConfigNode& node, const ParseContext& ctx) {
   if (std::optional<ConfigNode> options = node.field("common_http_protocol_options")) {
     checkFields(*options, ctx, {"idle_timeout"});
     cluster.idle_timeout = options->durationOr("idle_timeout", cluster.idle_timeout);
+  }
+  if (std::optional<ConfigNode> options = node.field("typed_extension_protocol_options")) {
+    parseUpstreamProtocolOptions(*options, ctx, cluster);
+  }
+  if (std::optional<ConfigNode> http2 = node.field("http2_protocol_options")) {
+    // The v3 cluster-level field (deprecated by Envoy, still accepted there).
+    cluster.http2 = true;
+    cluster.http2_options = parseHttp2ProtocolOptions(*http2, ctx);
   }
   cluster.source = node;
   return cluster;

@@ -191,4 +191,34 @@ std::string parseClusterReference(const ConfigNode& name_node, const ParseContex
   return name;
 }
 
+Http2ProtocolOptions parseHttp2ProtocolOptions(const ConfigNode& node, const ParseContext& ctx) {
+  checkFields(
+      node, ctx,
+      {"max_concurrent_streams", "initial_stream_window_size", "initial_connection_window_size",
+       "hpack_table_size", "max_outbound_frames", "max_outbound_control_frames"});
+  Http2ProtocolOptions options;
+  options.max_concurrent_streams =
+      node.uint32Or("max_concurrent_streams", options.max_concurrent_streams);
+  if (options.max_concurrent_streams < 1) {
+    node.required("max_concurrent_streams").fail("max_concurrent_streams must be at least 1");
+  }
+  // RFC 9113: windows are 65535..2^31-1 here (Envoy's own bounds).
+  auto window = [&](std::string_view name, uint32_t dflt) {
+    const uint32_t value = node.uint32Or(name, dflt);
+    if (value < 65535 || value > 2147483647u) {
+      node.required(name).fail(std::string(name) + " must be in 65535..2147483647");
+    }
+    return value;
+  };
+  options.initial_stream_window_size =
+      window("initial_stream_window_size", options.initial_stream_window_size);
+  options.initial_connection_window_size =
+      window("initial_connection_window_size", options.initial_connection_window_size);
+  options.hpack_table_size = node.uint32Or("hpack_table_size", options.hpack_table_size);
+  options.max_outbound_frames = node.uint32Or("max_outbound_frames", options.max_outbound_frames);
+  options.max_outbound_control_frames =
+      node.uint32Or("max_outbound_control_frames", options.max_outbound_control_frames);
+  return options;
+}
+
 }  // namespace remora::config::detail

@@ -44,6 +44,9 @@ HeaderMutations parseHeaderMutations(const ConfigNode& node, const ParseContext&
 // `name_node` holds a cluster name; fails unless that cluster is defined.
 std::string parseClusterReference(const ConfigNode& name_node, const ParseContext& ctx);
 
+// config.core.v3.Http2ProtocolOptions, for the connection manager and clusters.
+Http2ProtocolOptions parseHttp2ProtocolOptions(const ConfigNode& node, const ParseContext& ctx);
+
 RouteConfiguration parseRouteConfiguration(const ConfigNode& node, const ParseContext& ctx);
 Listener parseListener(const ConfigNode& node, const ParseContext& ctx);
 Cluster parseCluster(const ConfigNode& node, const ParseContext& ctx);

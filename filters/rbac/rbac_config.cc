@@ -69,9 +69,9 @@ std::vector<MatcherPtr> parseEach(const std::vector<ConfigNode>& nodes, ParseOne
   return matchers;
 }
 
-bool requireTrue(const ConfigNode& node) {
+// `any` is a proto bool Envoy requires to be true.
+void requireTrue(const ConfigNode& node) {
   if (!node.asBool()) node.fail("must be true");
-  return true;
 }
 
 // envoy.config.rbac.v3.Permission
@@ -184,8 +184,7 @@ RbacConfig parseRbacConfig(const ConfigNode& typed_config) {
   RbacConfig config;
   if (!typed_config.valid()) return config;  // Envoy accepts an empty RBAC: no rules
   typed_config.expectFields({"@type", "rules", "rules_stat_prefix", "matcher", "shadow_rules",
-                             "shadow_rules_stat_prefix", "shadow_matcher",
-                             "track_per_rule_stats"});
+                             "shadow_rules_stat_prefix", "shadow_matcher", "track_per_rule_stats"});
   rejectUnsupported(typed_config, {"rules_stat_prefix", "matcher", "shadow_rules_stat_prefix",
                                    "shadow_matcher", "track_per_rule_stats"});
   if (std::optional<ConfigNode> rules = typed_config.field("rules")) {

@@ -21,9 +21,7 @@ RbacConfig parseRbacConfig(const config::ConfigNode& typed_config);
 class RbacFactory : public HttpFilterFactory {
  public:
   std::string_view name() const override { return "envoy.filters.http.rbac"; }
-  std::string_view typeUrl() const override {
-    return "envoy.extensions.filters.http.rbac.v3.RBAC";
-  }
+  std::string_view typeUrl() const override { return "envoy.extensions.filters.http.rbac.v3.RBAC"; }
   // Registers http.<stat_prefix>.rbac.* in the context's store.
   FilterFactoryCb createFilterFactory(const config::ConfigNode& typed_config,
                                       const FilterFactoryContext& context) const override;

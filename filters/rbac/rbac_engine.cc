@@ -39,8 +39,7 @@ namespace {
 uint32_t familyBits(IpAddress::Family family) { return family == IpAddress::Family::V4 ? 32 : 128; }
 
 // Whether `a` and `b` agree on their first `bits` bits.
-bool samePrefix(const std::array<uint8_t, 16>& a, const std::array<uint8_t, 16>& b,
-                uint32_t bits) {
+bool samePrefix(const std::array<uint8_t, 16>& a, const std::array<uint8_t, 16>& b, uint32_t bits) {
   const uint32_t full_bytes = bits / 8;
   if (std::memcmp(a.data(), b.data(), full_bytes) != 0) return false;
   const uint32_t rest = bits % 8;

@@ -153,7 +153,7 @@ void RouterFilter::onPoolReady(upstream::UpstreamClient& client) {
   host_stats_->rq_total.inc();
   host_stats_->rq_active.inc();
   client_ = &client;
-  client.attach(this);
+  client.attach(*this);
   encoder_ = &client.codec().newStream(*this);
   const bool headers_only = request_end_ && pending_body_.empty() && !pending_trailers_;
   encoder_->encodeHeaders(callbacks().requestHead(), headers_only);
@@ -283,26 +283,39 @@ void RouterFilter::onUpstreamComplete() {
   releaseUpstream(request_sent_ && !tunnel_);
 }
 
-void RouterFilter::releaseUpstream(bool reusable) {
+void RouterFilter::releaseUpstream(bool complete) {
   if (connecting_) {
-    pool_->cancel(*connecting_);
+    pool_->cancel(*connecting_, *this);
     connecting_ = nullptr;
   }
   upstream::UpstreamClient* client = std::exchange(client_, nullptr);
-  encoder_ = nullptr;
+  http::RequestEncoder* encoder = std::exchange(encoder_, nullptr);
   if (!client) return;
-  client->attach(nullptr);
-  if (reusable) {
-    pool_->release(*client);
-  } else {
-    client->connection().close(network::TcpConnection::CloseMode::Abort);
+  // An unfinished HTTP/2 stream is reset on its own; the shared connection stays.
+  if (client->http2() && encoder && !upstream_complete_) {
+    encoder->resetStream(http::StreamResetReason::LocalReset);
   }
+  pool_->release(*client, *this, complete);
+}
+
+void RouterFilter::onResetStream(http::StreamResetReason reason) {
+  // The upstream (or the connection under it) ended this HTTP/2 stream.
+  upstream::UpstreamClient* client = std::exchange(client_, nullptr);
+  encoder_ = nullptr;
+  if (client) pool_->release(*client, *this, true);
+  onUpstreamFailed(reason == http::StreamResetReason::ProtocolError, "stream_reset");
 }
 
 void RouterFilter::onUpstreamConnectionLost(bool protocol_error, std::string_view details) {
   client_ = nullptr;
   encoder_ = nullptr;
-  if (upstream_complete_) return;
+  onUpstreamFailed(protocol_error, details);
+}
+
+void RouterFilter::onUpstreamFailed(bool protocol_error, std::string_view) {
+  // A connection error reaches each HTTP/2 stream twice (its reset, then the
+  // connection's loss): the first one counts.
+  if (upstream_complete_ || std::exchange(upstream_failed_, true)) return;
   cluster_stats_->upstream_rq_rx_reset.inc();
   if (response_started_) {
     finishUpstreamRequest();
@@ -324,11 +337,12 @@ void RouterFilter::onUpstreamAboveHighWatermark() { callbacks().setDownstreamRea
 void RouterFilter::onUpstreamBelowLowWatermark() { callbacks().setDownstreamReadEnabled(true); }
 
 void RouterFilter::onDownstreamAboveHighWatermark() {
-  if (client_) client_->connection().setReadEnabled(false);
+  // A shared HTTP/2 connection keeps reading for its other streams.
+  if (client_ && !client_->http2()) client_->connection().setReadEnabled(false);
 }
 
 void RouterFilter::onDownstreamBelowLowWatermark() {
-  if (client_) client_->connection().setReadEnabled(true);
+  if (client_ && !client_->http2()) client_->connection().setReadEnabled(true);
 }
 
 void RouterFilter::onDestroy() {

@@ -47,6 +47,7 @@ class RouterFilter : public filters::StreamFilter,
   void decodeHeaders(http::ResponseHead&& head, bool end_stream) override;
   void decodeData(std::string_view data, bool end_stream) override;
   void decodeTrailers(http::HeaderMap&& trailers) override;
+  void onResetStream(http::StreamResetReason reason) override;
 
  private:
   void sendRedirect(const RouteEntry& route, const http::RequestHead& head);
@@ -54,7 +55,8 @@ class RouterFilter : public filters::StreamFilter,
   void onTimeout();
   void onUpstreamComplete();
   // Gives the connection back to the pool (or closes it if it cannot be reused).
-  void releaseUpstream(bool reusable);
+  void releaseUpstream(bool complete);
+  void onUpstreamFailed(bool protocol_error, std::string_view details);
   void failBeforeResponse(int status, stream::ResponseFlag flag, std::string_view reason,
                           std::string_view details);
   // Stats: the request's end, with the status it got (from the upstream or our
@@ -84,6 +86,7 @@ class RouterFilter : public filters::StreamFilter,
   bool request_sent_ = false;  // the whole request reached the upstream codec
   bool response_started_ = false;
   bool upstream_complete_ = false;
+  bool upstream_failed_ = false;
   bool tunnel_ = false;
   bool read_disabled_for_pending_ = false;
   std::unique_ptr<Timer> timeout_;

@@ -10,18 +10,66 @@ ConnPool::ConnPool(WorkerResources& resources, std::shared_ptr<const Host> host,
       host_(std::move(host)),
       cluster_(std::move(cluster)),
       cluster_stats_(cluster_->stats.shard(resources.thread_index)),
-      host_stats_(host_->stats[resources.thread_index]) {}
+      host_stats_(host_->stats[resources.thread_index]) {
+  const config::Http2ProtocolOptions& h2 = cluster_->config.http2_options;
+  http2_settings_.max_concurrent_streams = h2.max_concurrent_streams;
+  http2_settings_.initial_stream_window_size = h2.initial_stream_window_size;
+  http2_settings_.initial_connection_window_size = h2.initial_connection_window_size;
+  http2_settings_.hpack_table_size = h2.hpack_table_size;
+  http2_settings_.max_outbound_control_frames = h2.max_outbound_control_frames;
+}
 
 ConnPool::~ConnPool() {
   idle_.clear();
-  for (auto& client : clients_) {
-    client->setWaiting(nullptr);
-    client->attach(nullptr);
-  }
+  for (auto& client : clients_) client->takeWaiting();
   clients_.clear();
 }
 
+UpstreamClient& ConnPool::createClient() {
+  auto client = std::make_unique<UpstreamClient>(*this, resources_,
+                                                 cluster_->config.per_connection_buffer_limit_bytes,
+                                                 cluster_->config.http2, http2_settings_);
+  UpstreamClient& raw = *client;
+  clients_.push_back(std::move(client));
+  cluster_stats_.upstream_cx_total.inc();
+  (cluster_->config.http2 ? cluster_stats_.upstream_cx_http2_total
+                          : cluster_stats_.upstream_cx_http1_total)
+      .inc();
+  cluster_stats_.upstream_cx_active.inc();
+  host_stats_.cx_total.inc();
+  host_stats_.cx_active.inc();
+  raw.connection().connect(host_->sockaddr, cluster_->config.connect_timeout);
+  return raw;
+}
+
+UpstreamClient* ConnPool::readyHttp2Client() {
+  for (auto& client : clients_) {
+    if (client->was_connected && client->connection().connected() && client->codec().reusable() &&
+        client->codec().canStartStream()) {
+      return client.get();
+    }
+  }
+  return nullptr;
+}
+
 UpstreamClient* ConnPool::newStream(PoolCallbacks& callbacks) {
+  if (cluster_->config.http2) {
+    if (UpstreamClient* client = readyHttp2Client()) {
+      callbacks.onPoolReady(*client);
+      return nullptr;
+    }
+    // Join a connection still being set up while it has stream capacity.
+    for (auto& client : clients_) {
+      if (!client->was_connected && client->connection().open() &&
+          client->waitingCount() < http2_settings_.max_concurrent_streams) {
+        client->addWaiting(callbacks);
+        return client.get();
+      }
+    }
+    UpstreamClient& client = createClient();
+    client.addWaiting(callbacks);
+    return &client;
+  }
   while (!idle_.empty()) {
     UpstreamClient* client = idle_.back();
     idle_.pop_back();
@@ -36,28 +84,26 @@ UpstreamClient* ConnPool::newStream(PoolCallbacks& callbacks) {
     callbacks.onPoolReady(*client);
     return nullptr;
   }
-  auto client = std::make_unique<UpstreamClient>(
-      *this, resources_, cluster_->config.per_connection_buffer_limit_bytes);
-  UpstreamClient* raw = client.get();
-  clients_.push_back(std::move(client));
-  cluster_stats_.upstream_cx_total.inc();
-  cluster_stats_.upstream_cx_http1_total.inc();
-  cluster_stats_.upstream_cx_active.inc();
-  host_stats_.cx_total.inc();
-  host_stats_.cx_active.inc();
-  raw->setWaiting(&callbacks);
-  raw->connection().connect(host_->sockaddr, cluster_->config.connect_timeout);
-  return raw;
+  UpstreamClient& client = createClient();
+  client.addWaiting(callbacks);
+  return &client;
 }
 
-void ConnPool::cancel(UpstreamClient& connecting) {
-  connecting.setWaiting(nullptr);
-  connecting.connection().close(network::TcpConnection::CloseMode::Abort);
+void ConnPool::cancel(UpstreamClient& connecting, PoolCallbacks& callbacks) {
+  connecting.removeWaiting(callbacks);
+  // An HTTP/1 connection was opened for this request alone.
+  if (!connecting.http2()) connecting.connection().close(network::TcpConnection::CloseMode::Abort);
 }
 
-void ConnPool::release(UpstreamClient& client) {
-  client.attach(nullptr);
-  if (!client.connection().connected() || !client.codec().reusable() ||
+void ConnPool::release(UpstreamClient& client, UpstreamStreamCallbacks& stream, bool complete) {
+  client.detach(stream);
+  if (client.http2()) {
+    if (!client.codec().reusable() && client.codec().activeStreams() == 0) {
+      client.connection().close(network::TcpConnection::CloseMode::Abort);
+    }
+    return;
+  }
+  if (!complete || !client.connection().connected() || !client.codec().reusable() ||
       client.codec().streamActive()) {
     client.connection().close(network::TcpConnection::CloseMode::Abort);
     return;
@@ -72,24 +118,29 @@ void ConnPool::onClientConnected(UpstreamClient& client) {
   cluster_stats_.upstream_cx_connect_ms.record(
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - client.created)
           .count());
-  PoolCallbacks* waiting = client.waiting();
-  client.setWaiting(nullptr);
-  if (waiting) {
-    waiting->onPoolReady(client);
-  } else {
-    release(client);
+  const std::vector<PoolCallbacks*> waiting = client.takeWaiting();
+  if (waiting.empty() && !client.http2()) {
+    client.idle = true;
+    idle_.push_back(&client);
+    return;
+  }
+  for (PoolCallbacks* w : waiting) {
+    // A waiter's onPoolReady may close the connection (a failed write).
+    if (!client.connection().connected()) {
+      w->onPoolFailure(PoolFailure::ConnectFailure);
+      continue;
+    }
+    w->onPoolReady(client);
   }
 }
 
 void ConnPool::onClientClosed(UpstreamClient& client, network::CloseReason reason) {
   removeIdle(client);
   recordClose(client, reason);
-  if (PoolCallbacks* waiting = client.waiting()) {
-    client.setWaiting(nullptr);
-    waiting->onPoolFailure(reason == network::CloseReason::ConnectTimeout
-                               ? PoolFailure::ConnectTimeout
-                               : PoolFailure::ConnectFailure);
-  }
+  const PoolFailure failure = reason == network::CloseReason::ConnectTimeout
+                                  ? PoolFailure::ConnectTimeout
+                                  : PoolFailure::ConnectFailure;
+  for (PoolCallbacks* waiting : client.takeWaiting()) waiting->onPoolFailure(failure);
   auto it = std::find_if(clients_.begin(), clients_.end(),
                          [&](const auto& c) { return c.get() == &client; });
   if (it != clients_.end()) {
@@ -109,8 +160,9 @@ void ConnPool::recordClose(const UpstreamClient& client, network::CloseReason re
       reason == network::CloseReason::ConnectTimeout) {
     cluster_stats_.upstream_cx_connect_fail.inc();
     host_stats_.cx_connect_fail.inc();
-    if (reason == network::CloseReason::ConnectTimeout)
+    if (reason == network::CloseReason::ConnectTimeout) {
       cluster_stats_.upstream_cx_connect_timeout.inc();
+    }
   }
   cluster_stats_.upstream_cx_length_ms.record(
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - client.created)

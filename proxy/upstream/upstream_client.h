@@ -1,14 +1,19 @@
-// One upstream HTTP/1.1 connection: transport plus client codec. Owned by its
-// connection pool; lent to one stream at a time.
+// One upstream connection: transport plus client codec (HTTP/1.1, or HTTP/2 when
+// the cluster asks for it). Owned by its connection pool; an HTTP/1.1 connection
+// is lent to one stream at a time, an HTTP/2 one is shared by many (nghttpx's
+// session + per-stream handles).
 #pragma once
 
 #include <chrono>
 #include <memory>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "proxy/common/deferred_deleter.h"
 #include "proxy/common/worker_resources.h"
 #include "proxy/http/codec.h"
+#include "proxy/http/h2/settings.h"
 #include "proxy/network/tcp_connection.h"
 #include "proxy/upstream/host.h"
 
@@ -39,18 +44,25 @@ class UpstreamClient : public network::ConnectionCallbacks,
                        public http::CodecOutput,
                        public Deletable {
  public:
-  UpstreamClient(ConnPool& pool, WorkerResources& resources, uint32_t buffer_limit);
+  UpstreamClient(ConnPool& pool, WorkerResources& resources, uint32_t buffer_limit, bool http2,
+                 const http::h2::Http2Settings& http2_settings);
   ~UpstreamClient() override;
 
   network::TcpConnection& connection() { return connection_; }
   http::ClientCodec& codec() { return *codec_; }
   ConnPool& pool() { return pool_; }
 
-  // The stream now using this connection (nullptr when idle or connecting).
-  void attach(UpstreamStreamCallbacks* stream) { stream_ = stream; }
+  bool http2() const { return http2_; }
+  // The streams now using this connection.
+  void attach(UpstreamStreamCallbacks& stream) { streams_.push_back(&stream); }
+  void detach(UpstreamStreamCallbacks& stream) { std::erase(streams_, &stream); }
+  size_t attachedStreams() const { return streams_.size(); }
   // Who waits for the connection to be established.
-  void setWaiting(PoolCallbacks* waiting) { waiting_ = waiting; }
-  PoolCallbacks* waiting() const { return waiting_; }
+  void addWaiting(PoolCallbacks& waiting) { waiting_.push_back(&waiting); }
+  void removeWaiting(PoolCallbacks& waiting) { std::erase(waiting_, &waiting); }
+  std::vector<PoolCallbacks*> takeWaiting() { return std::exchange(waiting_, {}); }
+  bool hasWaiting() const { return !waiting_.empty(); }
+  size_t waitingCount() const { return waiting_.size(); }
 
   // network::ConnectionCallbacks
   void onConnected() override;
@@ -70,9 +82,12 @@ class UpstreamClient : public network::ConnectionCallbacks,
  private:
   ConnPool& pool_;
   network::TcpConnection connection_;
+  const bool http2_;
   std::unique_ptr<http::ClientCodec> codec_;
-  UpstreamStreamCallbacks* stream_ = nullptr;
-  PoolCallbacks* waiting_ = nullptr;
+  std::vector<UpstreamStreamCallbacks*> streams_;
+  std::vector<PoolCallbacks*> waiting_;
+  // Tells every attached stream the connection is gone (they detach).
+  void loseStreams(bool protocol_error, std::string_view details);
 };
 
 }  // namespace remora::upstream

@@ -51,6 +51,7 @@ namespace remora::stats {
 #define REMORA_CLUSTER_STATS(COUNTER, GAUGE, HISTOGRAM) \
   COUNTER(upstream_cx_total)                            \
   COUNTER(upstream_cx_http1_total)                      \
+  COUNTER(upstream_cx_http2_total)                      \
   COUNTER(upstream_cx_connect_fail)                     \
   COUNTER(upstream_cx_connect_timeout)                  \
   COUNTER(upstream_cx_destroy)                          \

@@ -103,3 +103,60 @@ def test_http1_clients_still_work_on_the_same_listener(remora, upstream):
     assert http_request(proxy.port).body == b"h1"
     h2 = curl("--http2-prior-knowledge", f"http://127.0.0.1:{proxy.port}/")
     assert h2.stdout == b"h1"
+
+
+class Nghttpd:
+    """Debian's nghttpd serving a directory over h2c (prior knowledge) on loopback."""
+
+    def __init__(self, directory):
+        from harness import free_port
+        self.port = free_port()
+        self.process = subprocess.Popen(["nghttpd", "--no-tls", "-d", str(directory),
+                                         str(self.port)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def ready(self):
+        import socket
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+            return True
+        except OSError:
+            return False
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=5)
+
+
+def h2_cluster(port):
+    cluster = {"name": "backend", "type": "STATIC", "connect_timeout": "1s",
+               "typed_extension_protocol_options": {
+                   "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                       "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                       "explicit_http_config": {"http2_protocol_options": {}}}},
+               "load_assignment": {"cluster_name": "backend", "endpoints": [{"lb_endpoints": [
+                   {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1",
+                                                                "port_value": port}}}}]}]}}
+    return cluster
+
+
+def test_http2_upstream_multiplexes_one_connection(remora, tmp_path):
+    from harness import bootstrap, http_listener, route_to, virtual_host
+    (tmp_path / "index.html").write_bytes(b"from nghttpd\n")
+    server = Nghttpd(tmp_path)
+    try:
+        assert wait_until(server.ready, timeout=5)
+        proxy = remora(bootstrap([http_listener([virtual_host([route_to("backend")])])],
+                                 [h2_cluster(server.port)]))
+        # HTTP/1.1 downstream, HTTP/2 upstream.
+        assert http_request(proxy.port, path="/index.html").body == b"from nghttpd\n"
+        # HTTP/2 downstream, 300 streams over 3 connections, all on one upstream session.
+        result = subprocess.run(["h2load", "-n", "300", "-c", "3", "-m", "20",
+                                 f"http://127.0.0.1:{proxy.port}/index.html"],
+                                capture_output=True, text=True, timeout=60, check=False)
+        assert "300 succeeded, 0 failed, 0 errored" in result.stdout, result.stdout
+        assert stat(proxy, "cluster.backend.upstream_rq_200") == 301
+        assert stat(proxy, "cluster.backend.upstream_cx_http2_total") == 1
+        assert stat(proxy, "cluster.backend.upstream_cx_total") == 1
+    finally:
+        server.stop()

@@ -22,6 +22,10 @@ BioPtr memoryBio(std::string_view bytes) {
   return BioPtr(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
 }
 
+// Refuses encrypted PEM: without it OpenSSL's default callback prompts on the terminal
+// and config loading would hang.
+int noPassword(char*, int, int, void*) { return 0; }
+
 std::string asn1String(const ASN1_STRING* value) {
   return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
                      static_cast<std::size_t>(ASN1_STRING_length(value)));
@@ -52,12 +56,13 @@ std::string rfc3339(const ASN1_TIME* time) {
 std::vector<X509Ptr> parseCertificates(std::string_view pem) {
   std::vector<X509Ptr> certificates;
   BioPtr bio = memoryBio(pem);
-  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, noPassword, nullptr)) {
     certificates.emplace_back(cert);
   }
   // The loop ends on "no start line"; anything else means a damaged PEM block.
   const unsigned long last = ERR_peek_last_error();
-  const bool clean_end = ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE;
+  const bool clean_end =
+      ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE;
   ERR_clear_error();
   if (!clean_end && last != 0) certificates.clear();
   return certificates;
@@ -65,15 +70,15 @@ std::vector<X509Ptr> parseCertificates(std::string_view pem) {
 
 EvpPkeyPtr parsePrivateKey(std::string_view pem) {
   BioPtr bio = memoryBio(pem);
-  EvpPkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  EvpPkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, noPassword, nullptr));
   ERR_clear_error();
   return key;
 }
 
 SubjectAltNames subjectAltNames(X509* cert) {
   SubjectAltNames names;
-  auto* general_names = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  auto* general_names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (general_names == nullptr) return names;
   for (int i = 0; i < sk_GENERAL_NAME_num(general_names); ++i) {
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(general_names, i);
@@ -122,8 +127,8 @@ uint32_t daysUntilExpiration(X509* cert, std::time_t now) {
   ASN1_TIME* current = ASN1_TIME_set(nullptr, now);
   int days = 0;
   int seconds = 0;
-  const bool ok = current != nullptr &&
-                  ASN1_TIME_diff(&days, &seconds, current, X509_get0_notAfter(cert)) == 1;
+  const bool ok =
+      current != nullptr && ASN1_TIME_diff(&days, &seconds, current, X509_get0_notAfter(cert)) == 1;
   ASN1_TIME_free(current);
   if (!ok || days < 0 || (days == 0 && seconds <= 0)) return 0;
   return static_cast<uint32_t>(days);

@@ -1,12 +1,14 @@
 #include "proxy/network/tls/tls_config.h"
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-
 #include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/ssl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -64,7 +66,11 @@ LoadedDataSource loadDataSource(const config::ConfigNode& node) {
   return {std::move(path), std::move(contents)};
 }
 
-TlsCertificateConfig parseTlsCertificate(const config::ConfigNode& node) {
+// `key_types` collects the key type of each certificate: OpenSSL holds one certificate
+// per key type (and we do not pick certificates by SNI), so a second one of a type
+// would silently replace the first.
+TlsCertificateConfig parseTlsCertificate(const config::ConfigNode& node,
+                                         std::vector<int>& key_types) {
   node.expectFields({"certificate_chain", "private_key"});
   TlsCertificateConfig certificate;
   const config::ConfigNode chain_node = node.required("certificate_chain");
@@ -83,6 +89,12 @@ TlsCertificateConfig parseTlsCertificate(const config::ConfigNode& node) {
     node.fail("private key " + certificate.private_key.origin + " does not match certificate " +
               certificate.certificate_chain.origin);
   }
+  const int key_type = EVP_PKEY_get_base_id(key.get());
+  if (std::find(key_types.begin(), key_types.end(), key_type) != key_types.end()) {
+    node.fail(std::string("a certificate with a ") + OBJ_nid2sn(key_type) +
+              " key is already configured; only one per key type is supported");
+  }
+  key_types.push_back(key_type);
   return certificate;
 }
 
@@ -91,8 +103,9 @@ TlsVersion parseTlsVersion(const config::ConfigNode& node) {
   if (name == "TLSv1_0" || name == "TLSv1_1") {
     node.fail("unsupported TLS version " + name + " (supported: TLS_AUTO, TLSv1_2, TLSv1_3)");
   }
-  return node.asEnum<TlsVersion>(
-      {{"TLS_AUTO", TlsVersion::Auto}, {"TLSv1_2", TlsVersion::TLSv1_2}, {"TLSv1_3", TlsVersion::TLSv1_3}});
+  return node.asEnum<TlsVersion>({{"TLS_AUTO", TlsVersion::Auto},
+                                  {"TLSv1_2", TlsVersion::TLSv1_2},
+                                  {"TLSv1_3", TlsVersion::TLSv1_3}});
 }
 
 // Envoy (BoringSSL) writes equal-preference groups as "[A|B]"; OpenSSL has no such
@@ -126,6 +139,7 @@ void parseTlsParams(const config::ConfigNode& node, CommonTlsConfig& common) {
   }
   if (std::optional<config::ConfigNode> suites = node.field("cipher_suites")) {
     const SslCtxPtr probe(SSL_CTX_new(TLS_method()));
+    if (!probe) node.fail("cannot create SSL_CTX to check cipher_suites");
     for (const config::ConfigNode& element : suites->elements()) {
       for (std::string& suite : expandCipherSuite(element.asString())) {
         // set_cipher_list accepts a list with any known member, so check one at a time.
@@ -143,11 +157,15 @@ SanMatcherConfig parseSanMatcher(const config::ConfigNode& node) {
   node.expectFields({"san_type", "matcher"});
   SanMatcherConfig san;
   using Type = SanMatcherConfig::Type;
-  san.type = node.required("san_type").asEnum<Type>(
-      {{"DNS", Type::Dns}, {"URI", Type::Uri}, {"EMAIL", Type::Email}, {"IP_ADDRESS", Type::IpAddress}});
+  san.type = node.required("san_type")
+                 .asEnum<Type>({{"DNS", Type::Dns},
+                                {"URI", Type::Uri},
+                                {"EMAIL", Type::Email},
+                                {"IP_ADDRESS", Type::IpAddress}});
   const config::ConfigNode matcher = node.required("matcher");
   matcher.expectFields({"exact", "prefix", "suffix", "contains", "safe_regex", "ignore_case"});
-  const std::string_view kind = matcher.oneOf({"exact", "prefix", "suffix", "contains", "safe_regex"});
+  const std::string_view kind =
+      matcher.oneOf({"exact", "prefix", "suffix", "contains", "safe_regex"});
   const config::ConfigNode value = matcher.required(kind);
   using Kind = config::StringMatcher::Kind;
   if (kind == "safe_regex") {
@@ -196,8 +214,9 @@ CommonTlsConfig parseCommonTlsContext(const config::ConfigNode& node) {
   node.expectFields({"tls_certificates", "alpn_protocols", "tls_params", "validation_context"});
   CommonTlsConfig common;
   if (std::optional<config::ConfigNode> certificates = node.field("tls_certificates")) {
+    std::vector<int> key_types;
     for (const config::ConfigNode& element : certificates->elements()) {
-      common.certificates.push_back(parseTlsCertificate(element));
+      common.certificates.push_back(parseTlsCertificate(element, key_types));
     }
   }
   if (std::optional<config::ConfigNode> alpn = node.field("alpn_protocols")) {
@@ -236,7 +255,8 @@ ServerTlsConfig parseDownstreamTlsContext(const config::ConfigNode& typed_config
   if (server.common.certificates.empty()) {
     common.fail("a server needs at least one entry in tls_certificates");
   }
-  if (std::optional<config::ConfigNode> require = typed_config.field("require_client_certificate")) {
+  if (std::optional<config::ConfigNode> require =
+          typed_config.field("require_client_certificate")) {
     server.require_client_certificate = require->asBool();
     if (server.require_client_certificate && !server.common.has_validation) {
       require->fail("require_client_certificate needs common_tls_context.validation_context");

@@ -28,7 +28,8 @@ int protocolVersion(TlsVersion version, int auto_value) {
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
   });
 }
 
@@ -107,7 +108,8 @@ void TlsContext::configureCommon(const CommonTlsConfig& common) {
     for (std::size_t i = 1; i < chain.size(); ++i) sk_X509_push(intermediates, chain[i].get());
     // override=0: a second certificate with the same key type is an error, not a
     // silent replacement.
-    const int loaded = SSL_CTX_use_cert_and_key(ctx, chain.front().get(), key.get(), intermediates, 0);
+    const int loaded =
+        SSL_CTX_use_cert_and_key(ctx, chain.front().get(), key.get(), intermediates, 0);
     sk_X509_free(intermediates);
     if (loaded != 1) failOpenSsl("cannot use certificate " + certificate.certificate_chain.origin);
     certificates_.push_back({certificate.certificate_chain.origin, std::move(chain.front())});

@@ -1,5 +1,6 @@
 #include "proxy/network/tls/tls_inspector.h"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace remora::network::tls {
@@ -56,16 +57,21 @@ class Reader {
   bool ok_ = true;
 };
 
+// RFC 6066 3: the first host_name entry; other name types are skipped.
 bool parseServerName(Reader extension, std::string& server_name) {
   Reader names = extension.prefixed(2);
   if (!extension.ok() || !extension.empty() || names.empty()) return false;
-  while (names.ok() && !names.empty()) {
+  while (!names.empty()) {
     const uint32_t type = names.number(1);
-    const std::string_view name = names.prefixed(2).bytes(0).data() ? std::string_view() : std::string_view();
-    (void)type;
-    (void)name;
+    const uint32_t length = names.number(2);
+    const std::string_view name = names.bytes(length);
+    if (!names.ok()) return false;
+    if (type == kHostNameType && server_name.empty()) {
+      if (name.empty() || name.find('\0') != std::string_view::npos) return false;
+      server_name = name;
+    }
   }
-  return false;
+  return true;
 }
 
 bool parseAlpn(Reader extension, std::vector<std::string>& protocols) {
@@ -143,8 +149,8 @@ ClientHelloParse parseClientHello(std::string_view bytes, ClientHelloInfo& info)
                  : ClientHelloParse::NotClientHello;
     }
     const std::string_view header = bytes.substr(offset, kRecordHeaderBytes);
-    const std::size_t length = (std::size_t{static_cast<uint8_t>(header[3])} << 8) |
-                               static_cast<uint8_t>(header[4]);
+    const std::size_t length =
+        (std::size_t{static_cast<uint8_t>(header[3])} << 8) | static_cast<uint8_t>(header[4]);
     if (static_cast<uint8_t>(header[0]) != kHandshakeRecord ||
         static_cast<uint8_t>(header[1]) != 0x03 || static_cast<uint8_t>(header[2]) > 0x04 ||
         length == 0 || length > kMaxRecordPayload) {

@@ -47,6 +47,8 @@ TlsSession::TlsSession(std::shared_ptr<const TlsContext> context, std::string_vi
   SSL_set_connect_state(ssl_.get());
   const std::string sni(server_name.empty() ? std::string_view(context_->sni()) : server_name);
   if (!sni.empty()) SSL_set_tlsext_host_name(ssl_.get(), sni.c_str());
+  // The context's saved session was made for its own SNI; never offer it to another.
+  if (sni != context_->sni()) return;
   if (SslSessionPtr last = context_->lastSession()) SSL_set_session(ssl_.get(), last.get());
 }
 

@@ -48,8 +48,8 @@ struct PeerIdentity {
 
 class TlsSession {
  public:
-  // A client session offers the context's SNI (or `server_name` when set) and the
-  // context's last session for resumption.
+  // A client session offers the context's SNI (or `server_name` when set) and, when
+  // that is the context's own SNI, the context's last session for resumption.
   explicit TlsSession(std::shared_ptr<const TlsContext> context, std::string_view server_name = {});
   ~TlsSession();
   TlsSession(const TlsSession&) = delete;
@@ -74,8 +74,8 @@ class TlsSession {
   bool sessionReused() const;
   // After the handshake; empty when none was negotiated.
   std::string_view negotiatedAlpn() const;
-  std::string_view version() const;  // "TLSv1.3"
-  std::string_view cipher() const;   // "TLS_AES_128_GCM_SHA256"
+  std::string_view version() const;     // "TLSv1.3"
+  std::string_view cipher() const;      // "TLS_AES_128_GCM_SHA256"
   std::string_view serverName() const;  // SNI the client sent (server side), or ""
   // Computed once after the handshake.
   const PeerIdentity& peerIdentity() const { return peer_identity_; }
