@@ -1,5 +1,6 @@
 #include "proxy/router/router_filter.h"
 
+#include "proxy/http/grpc.h"
 #include "proxy/router/route_table.h"
 
 namespace remora::router {
@@ -51,6 +52,7 @@ FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bool end_st
       break;
   }
 
+  grpc_ = http::grpc::isGrpcRequest(head);
   const config::RouteAction& action = route_->routeAction();
   const std::string& cluster_name = route_->pickCluster(context_.resources.random());
   if (!action.weighted_clusters.empty()) weighted_cluster_ = cluster_name;
@@ -251,7 +253,15 @@ void RouterFilter::decodeHeaders(http::ResponseHead&& head, bool end_stream) {
   info.first_upstream_byte = stream::StreamInfo::Clock::now();
   info.response_code_details = "via_upstream";
   tunnel_ = head.status == 101;
-  chargeResponseCode(head.status);
+  // gRPC's outcome is its grpc-status, in these headers (trailers-only) or in
+  // the trailers: the code is charged when it is known.
+  const std::optional<int> grpc_status = grpc_ ? http::grpc::status(head.headers) : std::nullopt;
+  if (grpc_status) {
+    callbacks().streamInfo().grpc_status = grpc_status;
+    chargeResponseCode(http::grpc::toHttpStatus(*grpc_status));
+  } else if (!grpc_ || head.status != 200 || end_stream) {
+    chargeResponseCode(head.status);
+  }
   route_->applyResponseHeaderMutations(head,
                                        weighted_cluster_.empty() ? nullptr : &weighted_cluster_);
   if (!config_->suppress_envoy_headers) {
@@ -265,11 +275,20 @@ void RouterFilter::decodeHeaders(http::ResponseHead&& head, bool end_stream) {
 }
 
 void RouterFilter::decodeData(std::string_view data, bool end_stream) {
-  if (end_stream) onUpstreamComplete();
+  if (end_stream) {
+    chargeResponseCode(200);  // a gRPC response that ended without trailers
+    onUpstreamComplete();
+  }
   callbacks().encodeData(data, end_stream);
 }
 
 void RouterFilter::decodeTrailers(http::HeaderMap&& trailers) {
+  const std::optional<int> grpc_status = grpc_ ? http::grpc::status(trailers) : std::nullopt;
+  if (grpc_status) {
+    callbacks().streamInfo().grpc_status = grpc_status;
+    chargeResponseCode(http::grpc::toHttpStatus(*grpc_status));
+  }
+  chargeResponseCode(200);  // no grpc-status: the HTTP status (200) stands
   onUpstreamComplete();
   callbacks().encodeTrailers(std::move(trailers));
 }

@@ -88,6 +88,7 @@ class RouterFilter : public filters::StreamFilter,
   bool upstream_complete_ = false;
   bool upstream_failed_ = false;
   bool tunnel_ = false;
+  bool grpc_ = false;
   bool read_disabled_for_pending_ = false;
   std::unique_ptr<Timer> timeout_;
   std::chrono::steady_clock::time_point upstream_start_;

@@ -49,6 +49,7 @@ struct StreamInfo {
   uint32_t response_flags = 0;
   std::string response_code_details;
   std::string route_name;
+  std::optional<int> grpc_status;  // from the upstream's grpc-status
   std::string cluster_name;
   std::string upstream_host;  // "ip:port"
   std::string downstream_remote_address;

@@ -12,6 +12,8 @@
 #include <variant>
 #include <vector>
 
+#include "proxy/http/grpc.h"
+
 namespace remora::telemetry {
 namespace {
 
@@ -119,6 +121,8 @@ enum class Operator {
   Protocol,
   RouteName,
   Hostname,
+  GrpcStatus,
+  GrpcStatusNumber,
 };
 
 enum class Argument { None, Optional, Header };
@@ -129,7 +133,7 @@ struct OperatorSpec {
   Argument argument;
 };
 
-constexpr std::array<OperatorSpec, 19> kOperators{{
+constexpr std::array<OperatorSpec, 21> kOperators{{
     {"START_TIME", Operator::StartTime, Argument::Optional},
     {"REQ", Operator::RequestHeader, Argument::Header},
     {"RESP", Operator::ResponseHeader, Argument::Header},
@@ -150,6 +154,8 @@ constexpr std::array<OperatorSpec, 19> kOperators{{
     {"PROTOCOL", Operator::Protocol, Argument::None},
     {"ROUTE_NAME", Operator::RouteName, Argument::None},
     {"HOSTNAME", Operator::Hostname, Argument::None},
+    {"GRPC_STATUS", Operator::GrpcStatus, Argument::None},
+    {"GRPC_STATUS_NUMBER", Operator::GrpcStatusNumber, Argument::None},
 }};
 
 struct Command {
@@ -288,6 +294,12 @@ void evaluate(const Command& command, const LogContext& context, Value& value) {
       return;
     case Operator::ResponseCodeDetails:
       value.setUnlessEmpty(info.response_code_details);
+      return;
+    case Operator::GrpcStatus:
+      if (info.grpc_status) value.setStored(std::string(http::grpc::statusName(*info.grpc_status)));
+      return;
+    case Operator::GrpcStatusNumber:
+      if (info.grpc_status) value.setNumber(static_cast<uint64_t>(*info.grpc_status));
       return;
     case Operator::BytesReceived:
       value.setNumber(info.bytes_received);

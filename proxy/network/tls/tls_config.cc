@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/objects.h>
 #include <openssl/ssl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -91,8 +90,8 @@ TlsCertificateConfig parseTlsCertificate(const config::ConfigNode& node,
   }
   const int key_type = EVP_PKEY_get_base_id(key.get());
   if (std::find(key_types.begin(), key_types.end(), key_type) != key_types.end()) {
-    node.fail(std::string("a certificate with a ") + OBJ_nid2sn(key_type) +
-              " key is already configured; only one per key type is supported");
+    node.fail(std::string("another ") + EVP_PKEY_get0_type_name(key.get()) +
+              " certificate is already configured; only one per key type is supported");
   }
   key_types.push_back(key_type);
   return certificate;

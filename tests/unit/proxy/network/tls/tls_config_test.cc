@@ -207,8 +207,8 @@ TEST(TlsConfigTest, OneCertificatePerKeyType) {
   EXPECT_EQ(downstreamError(withServerCert(
                 "  - certificate_chain: {filename: " + certPath("client.crt") + "}\n" +
                 "    private_key: {filename: " + certPath("client.key") + "}\n")),
-            "tls.yaml:6:5: common_tls_context.tls_certificates[1]: a certificate with a "
-            "id-ecPublicKey key is already configured; only one per key type is supported");
+            "tls.yaml:6:5: common_tls_context.tls_certificates[1]: another EC certificate is "
+            "already configured; only one per key type is supported");
 }
 
 TEST(TlsConfigTest, UnknownFieldsAreRefusedWithTheirPosition) {
