@@ -210,10 +210,17 @@ struct TcpProxy {
   std::vector<AccessLogEntry> access_log;
 };
 
+// transport_socket {name: envoy.transport_sockets.tls, typed_config}: the
+// typed_config is parsed by proxy/network/tls (Downstream/UpstreamTlsContext).
+struct TransportSocket {
+  ConfigNode typed_config;
+};
+
 struct FilterChain {
   // Exactly one terminal network filter per chain in this release.
   std::optional<HttpConnectionManager> http_connection_manager;
   std::optional<TcpProxy> tcp_proxy;
+  std::optional<TransportSocket> transport_socket;
 };
 
 struct Listener {
@@ -248,6 +255,7 @@ struct Cluster {
   // HTTP/2 to the upstream (typed_extension_protocol_options explicit_http_config).
   bool http2 = false;
   Http2ProtocolOptions http2_options;
+  std::optional<TransportSocket> transport_socket;
   ConfigNode source;
 };
 

@@ -93,8 +93,8 @@ Cluster parseCluster(const ConfigNode& node, const ParseContext& ctx) {
       node, ctx,
       {"name", "type", "connect_timeout", "lb_policy", "load_assignment", "dns_refresh_rate",
        "dns_lookup_family", "per_connection_buffer_limit_bytes", "common_http_protocol_options",
-       "typed_extension_protocol_options", "http2_protocol_options"},
-      {"health_checks", "circuit_breakers", "outlier_detection", "transport_socket"});
+       "typed_extension_protocol_options", "http2_protocol_options", "transport_socket"},
+      {"health_checks", "circuit_breakers", "outlier_detection"});
   Cluster cluster;
   const ConfigNode name = node.required("name");
   cluster.name = name.asString();
@@ -139,6 +139,9 @@ Cluster parseCluster(const ConfigNode& node, const ParseContext& ctx) {
   }
   if (std::optional<ConfigNode> options = node.field("typed_extension_protocol_options")) {
     parseUpstreamProtocolOptions(*options, ctx, cluster);
+  }
+  if (std::optional<ConfigNode> transport = node.field("transport_socket")) {
+    cluster.transport_socket = parseTransportSocket(*transport, ctx);
   }
   if (std::optional<ConfigNode> http2 = node.field("http2_protocol_options")) {
     // The v3 cluster-level field (deprecated by Envoy, still accepted there).

@@ -177,7 +177,7 @@ TcpProxy parseTcpProxy(const ConfigNode& node, const ParseContext& ctx) {
 }
 
 FilterChain parseFilterChain(const ConfigNode& node, const ParseContext& ctx) {
-  checkFields(node, ctx, {"name", "filters"}, {"filter_chain_match", "transport_socket"});
+  checkFields(node, ctx, {"name", "filters", "transport_socket"}, {"filter_chain_match"});
   node.stringOr("name", "");  // type-checked only: nothing refers to a chain by name yet
   const ConfigNode filters = node.required("filters");
   const std::vector<ConfigNode> elements = filters.elements();
@@ -209,6 +209,9 @@ FilterChain parseFilterChain(const ConfigNode& node, const ParseContext& ctx) {
     chain.http_connection_manager = parseHttpConnectionManager(typed_config, ctx);
   } else {
     chain.tcp_proxy = parseTcpProxy(typed_config, ctx);
+  }
+  if (std::optional<ConfigNode> transport = node.field("transport_socket")) {
+    chain.transport_socket = parseTransportSocket(*transport, ctx);
   }
   return chain;
 }

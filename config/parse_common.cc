@@ -221,4 +221,14 @@ Http2ProtocolOptions parseHttp2ProtocolOptions(const ConfigNode& node, const Par
   return options;
 }
 
+TransportSocket parseTransportSocket(const ConfigNode& node, const ParseContext& ctx) {
+  checkFields(node, ctx, {"name", "typed_config"});
+  const ConfigNode name = node.required("name");
+  if (name.asString() != "envoy.transport_sockets.tls") {
+    name.fail("unsupported transport socket '" + name.asString() +
+              "' (supported: envoy.transport_sockets.tls)");
+  }
+  return TransportSocket{node.required("typed_config")};
+}
+
 }  // namespace remora::config::detail

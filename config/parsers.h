@@ -47,6 +47,9 @@ std::string parseClusterReference(const ConfigNode& name_node, const ParseContex
 // config.core.v3.Http2ProtocolOptions, for the connection manager and clusters.
 Http2ProtocolOptions parseHttp2ProtocolOptions(const ConfigNode& node, const ParseContext& ctx);
 
+// A transport_socket; its typed_config is parsed by proxy/network/tls.
+TransportSocket parseTransportSocket(const ConfigNode& node, const ParseContext& ctx);
+
 RouteConfiguration parseRouteConfiguration(const ConfigNode& node, const ParseContext& ctx);
 Listener parseListener(const ConfigNode& node, const ParseContext& ctx);
 Cluster parseCluster(const ConfigNode& node, const ParseContext& ctx);

@@ -2,6 +2,7 @@
 
 #include "proxy/http/connection_manager.h"
 #include "proxy/http/header_utility.h"
+#include "proxy/network/tls/tls_session.h"
 #include "proxy/router/route_table.h"
 #include "telemetry/access_log/access_log.h"
 
@@ -13,6 +14,12 @@ ActiveStream::ActiveStream(ConnectionManager& connection, ResponseEncoder& encod
       idle_timeout_(connection.config().config.stream_idle_timeout),
       idle_timer_(connection.context().resources.loop, [this] { onStreamIdle(); }) {
   info_.downstream_remote_address = connection.remoteAddress();
+  if (const network::tls::TlsSession* tls = connection.connection().tls()) {
+    const network::tls::PeerIdentity& peer = tls->peerIdentity();
+    info_.peer_uri_sans = peer.uri_sans;
+    info_.peer_dns_sans = peer.dns_sans;
+    info_.peer_subject = peer.subject;
+  }
   stats::HttpConnManagerStats& stats = connection.stats();
   stats.downstream_rq_total.inc();
   (connection.http2() ? stats.downstream_rq_http2_total : stats.downstream_rq_http1_total).inc();
@@ -76,6 +83,9 @@ void ActiveStream::decodeHeaders(RequestHead&& head, bool end_stream) {
 
 void ActiveStream::prepareRequest() {
   const ConnectionManagerConfig& cfg = connection_.config();
+  if (request_.protocol != Protocol::Http2) {
+    request_.scheme = connection_.connection().tls() ? "https" : "http";
+  }
   if (requestWantsClose(request_)) connection_.requireCloseAfterResponse();
 
   const std::string upgrade = upgradeType(request_);

@@ -3,6 +3,7 @@
 #include "proxy/http/h1/server_codec.h"
 #include "proxy/http/h2/server_codec.h"
 #include "proxy/http/header_utility.h"
+#include "proxy/network/tls/tls_session.h"
 #include "proxy/router/route_table.h"
 
 namespace remora::http {
@@ -25,10 +26,12 @@ std::string rawLocalReply(int status) {
 
 ConnectionManager::ConnectionManager(filters::FilterContext& context,
                                      std::shared_ptr<const ConnectionManagerConfig> config,
-                                     std::unique_ptr<network::TcpConnection> connection)
+                                     std::unique_ptr<network::TcpConnection> connection,
+                                     stats::SslStats* ssl_stats)
     : context_(context),
       config_(std::move(config)),
       stats_(config_->stats.shard(context.resources.thread_index)),
+      ssl_stats_(ssl_stats),
       connection_(std::move(connection)),
       idle_timer_(context.resources.loop,
                   [this] {
@@ -100,8 +103,9 @@ void ConnectionManager::onData(std::string_view data) {
     detect_buffer_.append(data);
     const size_t n = std::min(detect_buffer_.size(), kPreface.size());
     const bool matches = detect_buffer_.compare(0, n, kPreface.substr(0, n)) == 0;
-    if (matches && detect_buffer_.size() < kPreface.size()) return;
-    createCodec(matches);
+    const bool alpn_h2 = connection_->tls() && connection_->tls()->negotiatedAlpn() == "h2";
+    if (!alpn_h2 && matches && detect_buffer_.size() < kPreface.size()) return;
+    createCodec(alpn_h2 || matches);
     const std::string buffered = std::move(detect_buffer_);
     detect_buffer_.clear();
     if (!http2()) armRequestHeadersTimer();
@@ -301,6 +305,31 @@ void ConnectionManager::onAboveHighWatermark() {
 
 void ConnectionManager::onBelowLowWatermark() {
   for (auto& stream : streams_) stream->onDownstreamBelowLowWatermark();
+}
+
+void ConnectionManager::onTlsHandshake() {
+  if (!ssl_stats_) return;
+  ssl_stats_->handshake.inc();
+  if (!connection_->tls()->peerIdentity().has_certificate) ssl_stats_->no_certificate.inc();
+}
+
+void ConnectionManager::onTlsFailure(network::tls::TlsFailure failure) {
+  if (!ssl_stats_) return;
+  using network::tls::TlsFailure;
+  switch (failure) {
+    case TlsFailure::FailVerifyNoCert:
+      ssl_stats_->fail_verify_no_cert.inc();
+      break;
+    case TlsFailure::FailVerifyError:
+      ssl_stats_->fail_verify_error.inc();
+      break;
+    case TlsFailure::FailVerifySan:
+      ssl_stats_->fail_verify_san.inc();
+      break;
+    default:
+      ssl_stats_->connection_error.inc();
+      break;
+  }
 }
 
 void ConnectionManager::write(std::string_view bytes) {

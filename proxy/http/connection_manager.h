@@ -25,9 +25,11 @@ class ConnectionManager : public network::DownstreamConnection,
                           public CodecOutput,
                           public ServerCodecCallbacks {
  public:
+  // `ssl_stats`: the listener's ssl.* counters when the connection is TLS.
   ConnectionManager(filters::FilterContext& context,
                     std::shared_ptr<const ConnectionManagerConfig> config,
-                    std::unique_ptr<network::TcpConnection> connection);
+                    std::unique_ptr<network::TcpConnection> connection,
+                    stats::SslStats* ssl_stats = nullptr);
   ~ConnectionManager() override;
 
   // network::DownstreamConnection
@@ -39,6 +41,8 @@ class ConnectionManager : public network::DownstreamConnection,
   void onClosed(network::CloseReason reason) override;
   void onAboveHighWatermark() override;
   void onBelowLowWatermark() override;
+  void onTlsHandshake() override;
+  void onTlsFailure(network::tls::TlsFailure failure) override;
   // CodecOutput
   void write(std::string_view bytes) override;
   // ServerCodecCallbacks
@@ -79,6 +83,7 @@ class ConnectionManager : public network::DownstreamConnection,
   filters::FilterContext& context_;
   std::shared_ptr<const ConnectionManagerConfig> config_;
   stats::HttpConnManagerStats& stats_;
+  stats::SslStats* ssl_stats_;
   const std::chrono::steady_clock::time_point opened_ = std::chrono::steady_clock::now();
   bool peer_closed_ = false;
   std::unique_ptr<network::TcpConnection> connection_;

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <utility>
 
+#include "proxy/network/tls/tls_session.h"
+
 namespace remora::network {
 
 TcpConnection::TcpConnection(uv_loop_t* loop, ReadBuffer& read_buffer, WriteBatcher& batcher,
@@ -21,6 +23,39 @@ TcpConnection::TcpConnection(uv_loop_t* loop, ReadBuffer& read_buffer, WriteBatc
   io_->owner = this;
   uv_tcp_init(loop, &io_->tcp);
   io_->tcp.data = io_;
+}
+
+void TcpConnection::enableTls(std::unique_ptr<tls::TlsSession> session) {
+  tls_ = std::move(session);
+}
+
+void TcpConnection::sendCiphertext() {
+  if (state_ == State::Closed || !tls_->hasCiphertext()) return;
+  tls_->takeCiphertext(pending_);
+  if (!flush_scheduled_) {
+    flush_scheduled_ = true;
+    batcher_.schedule(*this);
+  }
+}
+
+void TcpConnection::onCiphertext(std::string_view data) {
+  const bool was_done = tls_->handshakeDone();
+  tls_->feedCiphertext(data);
+  tls_read_.clear();
+  const tls::TlsStatus status = tls_->readPlaintext(tls_read_);
+  sendCiphertext();  // handshake messages, alerts, records held for the handshake
+  if (!was_done && tls_->handshakeDone() && callbacks_) callbacks_->onTlsHandshake();
+  if (state_ == State::Closed) return;
+  if (!tls_read_.empty() && callbacks_) callbacks_->onData(tls_read_);
+  if (state_ == State::Closed) return;
+  if (status == tls::TlsStatus::Closed) {
+    eof_ = true;
+    stopRead();
+    if (callbacks_) callbacks_->onEof();
+  } else if (status == tls::TlsStatus::Error) {
+    if (callbacks_) callbacks_->onTlsFailure(tls_->failure());
+    close(CloseMode::FlushWrite);  // the alert goes out first
+  }
 }
 
 TcpConnection::~TcpConnection() {
@@ -58,6 +93,12 @@ void TcpConnection::onConnectDone(uv_connect_t* req, int status) {
   }
   self->state_ = State::Open;
   uv_tcp_nodelay(&self->io_->tcp, 1);
+  if (self->tls_) {
+    // The client speaks first: produce the ClientHello.
+    self->tls_read_.clear();
+    self->tls_->readPlaintext(self->tls_read_);
+    self->sendCiphertext();
+  }
   self->startRead();
   if (self->callbacks_) self->callbacks_->onConnected();
   if (self->state_ == State::Open) self->flush();
@@ -109,7 +150,11 @@ void TcpConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   } release{self->read_buffer_, buf};
   if (nread > 0) {
     self->bytes_received_ += static_cast<uint64_t>(nread);
-    if (self->callbacks_) self->callbacks_->onData(std::string_view(buf->base, nread));
+    if (self->tls_) {
+      self->onCiphertext(std::string_view(buf->base, nread));
+    } else if (self->callbacks_) {
+      self->callbacks_->onData(std::string_view(buf->base, nread));
+    }
     return;
   }
   if (nread == UV_EOF) {
@@ -124,7 +169,7 @@ void TcpConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
 void TcpConnection::write(std::string_view bytes) {
   if (state_ == State::Closed || shutdown_wanted_ || bytes.empty()) return;
   bytes_sent_ += bytes.size();
-  pending_.append(bytes);
+  (tls_ ? pending_plain_ : pending_).append(bytes);
   if (!flush_scheduled_) {
     flush_scheduled_ = true;
     batcher_.schedule(*this);
@@ -134,6 +179,12 @@ void TcpConnection::write(std::string_view bytes) {
 
 void TcpConnection::flushQueued() {
   flush_scheduled_ = false;
+  if (tls_ && !pending_plain_.empty() && state_ != State::Closed) {
+    // One encryption pass for everything written this iteration.
+    tls_->writePlaintext(pending_plain_);
+    pending_plain_.clear();
+    tls_->takeCiphertext(pending_);
+  }
   if (state_ != State::Open || !io_->inflight.empty() || pending_.empty()) return;
   // Usually the kernel takes it all at once and no write request is needed.
   uv_buf_t buf = uv_buf_init(pending_.data(), pending_.size());
@@ -204,6 +255,15 @@ void TcpConnection::onShutdownDone(uv_shutdown_t*, int) {}
 
 void TcpConnection::shutdownWrite() {
   if (state_ == State::Closed || shutdown_wanted_) return;
+  if (tls_) {
+    if (!pending_plain_.empty()) flushQueued();
+    tls_->shutdown();  // close_notify before the FIN
+    sendCiphertext();
+    if (flush_scheduled_) {
+      flush_scheduled_ = false;
+      batcher_.cancel(*this);
+    }
+  }
   shutdown_wanted_ = true;
   flush();
 }

@@ -17,6 +17,11 @@
 
 namespace remora::network {
 
+namespace tls {
+class TlsSession;
+enum class TlsFailure;
+}  // namespace tls
+
 enum class CloseReason {
   LocalClose,      // close() called
   RemoteReset,     // read/write error (ECONNRESET, EPIPE, ...)
@@ -34,6 +39,9 @@ class ConnectionCallbacks {
   virtual void onClosed(CloseReason reason) = 0;
   virtual void onAboveHighWatermark() {}
   virtual void onBelowLowWatermark() {}
+  // TLS only: the handshake finished, or failed (then the connection closes).
+  virtual void onTlsHandshake() {}
+  virtual void onTlsFailure(tls::TlsFailure failure) {}
 };
 
 // The worker's read buffer: data handed to onData is only valid during the call.
@@ -60,6 +68,10 @@ class TcpConnection : public Deletable {
   // Queues bytes; they leave in one write with everything else queued during this
   // loop iteration (see WriteBatcher).
   void write(std::string_view bytes);
+  // From now on bytes are TLS records: reads are decrypted before onData, writes
+  // encrypted when flushed. Set before startAccepted() or connect().
+  void enableTls(std::unique_ptr<tls::TlsSession> session);
+  tls::TlsSession* tls() const { return tls_.get(); }
   // Sends what is queued now (the batcher calls this).
   void flushQueued();
   void setReadEnabled(bool enabled);
@@ -71,7 +83,9 @@ class TcpConnection : public Deletable {
   bool open() const { return state_ != State::Closed; }
   bool connected() const { return state_ == State::Open; }
   bool closing() const { return close_after_flush_; }
-  size_t bufferedBytes() const { return pending_.size() + (io_ ? io_->inflight.size() : 0); }
+  size_t bufferedBytes() const {
+    return pending_plain_.size() + pending_.size() + (io_ ? io_->inflight.size() : 0);
+  }
   bool aboveHighWatermark() const { return above_high_; }
   // For idle pooled connections: true if the peer has closed or sent bytes we did
   // not ask for, checked synchronously on the socket without consuming anything.
@@ -94,6 +108,9 @@ class TcpConnection : public Deletable {
   void afterDrain();
   void updateWatermarks();
   void closeNow(CloseReason reason);
+  void onCiphertext(std::string_view data);
+  // Queues what the TLS session has to send (handshake, records, alerts).
+  void sendCiphertext();
 
   // Everything libuv may still touch after close(): the handle, the in-flight
   // requests and the bytes being written. Freed in the uv_close callback; until
@@ -115,6 +132,9 @@ class TcpConnection : public Deletable {
   ConnectionCallbacks* callbacks_ = nullptr;
   State state_ = State::Connecting;
   std::string pending_;  // queued, not yet handed to the kernel
+  std::unique_ptr<tls::TlsSession> tls_;
+  std::string pending_plain_;  // TLS: plaintext written this iteration, encrypted at flush
+  std::string tls_read_;       // TLS: decrypted bytes being handed to onData
   const uint32_t high_watermark_;
   const uint32_t low_watermark_;
   bool above_high_ = false;

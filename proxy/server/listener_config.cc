@@ -1,5 +1,7 @@
 #include "proxy/server/listener_config.h"
 
+#include "proxy/network/tls/tls_config.h"
+
 namespace remora::server {
 
 ListenerConfig::ListenerConfig(const config::Listener& listener, stats::Store& store,
@@ -18,6 +20,10 @@ ListenerConfig::ListenerConfig(const config::Listener& listener, stats::Store& s
     tcp = std::make_shared<const tcp::TcpProxyConfig>(*chain.tcp_proxy, store, access_logs);
   } else {
     listener.source.fail("filter chain has no terminal network filter");
+  }
+  if (chain.transport_socket) {
+    tls = network::tls::TlsContext::create(
+        network::tls::parseDownstreamTlsContext(chain.transport_socket->typed_config));
   }
 }
 

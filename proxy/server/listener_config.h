@@ -6,6 +6,7 @@
 
 #include "config/bootstrap.h"
 #include "proxy/http/connection_manager_config.h"
+#include "proxy/network/tls/tls_context.h"
 #include "proxy/tcp/tcp_proxy.h"
 
 namespace remora::server {
@@ -18,6 +19,8 @@ struct ListenerConfig {
   config::Listener config;
   std::shared_ptr<const http::ConnectionManagerConfig> http;  // exactly one of these two
   std::shared_ptr<const tcp::TcpProxyConfig> tcp;
+  // envoy.transport_sockets.tls on the filter chain, or null for plaintext.
+  std::shared_ptr<const network::tls::TlsContext> tls;
 };
 
 }  // namespace remora::server

@@ -4,6 +4,7 @@
 
 #include "proxy/common/logger.h"
 #include "proxy/http/connection_manager.h"
+#include "proxy/network/tls/tls_session.h"
 #include "proxy/tcp/tcp_proxy.h"
 
 namespace remora::server {
@@ -37,10 +38,13 @@ void ActiveListener::accept() {
   if (uv_accept(socket_.stream(), reinterpret_cast<uv_stream_t*>(connection->handle())) != 0) {
     return;
   }
+  if (config_->tls) {
+    connection->enableTls(std::make_unique<network::tls::TlsSession>(config_->tls));
+  }
   std::unique_ptr<network::DownstreamConnection> owner;
   if (config_->http) {
     owner = std::make_unique<http::ConnectionManager>(worker_.context(), config_->http,
-                                                      std::move(connection));
+                                                      std::move(connection), &stats_.ssl);
   } else {
     owner = std::make_unique<tcp::TcpProxySession>(worker_.context(), config_->tcp,
                                                    std::move(connection));

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "proxy/network/tls/tls_session.h"
+
 namespace remora::upstream {
 
 ConnPool::ConnPool(WorkerResources& resources, std::shared_ptr<const Host> host,
@@ -30,6 +32,9 @@ UpstreamClient& ConnPool::createClient() {
                                                  cluster_->config.per_connection_buffer_limit_bytes,
                                                  cluster_->config.http2, http2_settings_);
   UpstreamClient& raw = *client;
+  if (cluster_->tls) {
+    raw.connection().enableTls(std::make_unique<network::tls::TlsSession>(cluster_->tls));
+  }
   clients_.push_back(std::move(client));
   cluster_stats_.upstream_cx_total.inc();
   (cluster_->config.http2 ? cluster_stats_.upstream_cx_http2_total

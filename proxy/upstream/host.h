@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/bootstrap.h"
+#include "proxy/network/tls/tls_context.h"
 #include "telemetry/stats/stats_store.h"
 
 namespace remora::upstream {
@@ -41,13 +42,13 @@ struct HostSet {
 };
 
 struct ClusterInfo {
-  ClusterInfo(config::Cluster c, stats::Store& store)
-      : config(std::move(c)),
-        stats(store.clusterScope(config.name)),
-        threads(store.mainThreadShard() + 1) {}
+  // Throws config::ConfigError (a bad UpstreamTlsContext).
+  ClusterInfo(config::Cluster c, stats::Store& store);
   config::Cluster config;
   stats::Scope<stats::ClusterStats>& stats;
   size_t threads;  // stats slots per host
+  // envoy.transport_sockets.tls toward the upstream, or null for plaintext.
+  std::shared_ptr<const network::tls::TlsContext> tls;
   const std::string& name() const { return config.name; }
 };
 

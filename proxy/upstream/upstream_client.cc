@@ -2,6 +2,7 @@
 
 #include "proxy/http/h1/client_codec.h"
 #include "proxy/http/h2/client_codec.h"
+#include "proxy/network/tls/tls_session.h"
 #include "proxy/upstream/conn_pool.h"
 
 namespace remora::upstream {
@@ -59,6 +60,27 @@ void UpstreamClient::onEof() {
 void UpstreamClient::onClosed(network::CloseReason reason) {
   pool_.onClientClosed(*this, reason);
   loseStreams(false, "connection_termination");
+}
+
+void UpstreamClient::onTlsHandshake() { pool_.clusterStats().ssl.handshake.inc(); }
+
+void UpstreamClient::onTlsFailure(network::tls::TlsFailure failure) {
+  stats::SslStats& ssl = pool_.clusterStats().ssl;
+  using network::tls::TlsFailure;
+  switch (failure) {
+    case TlsFailure::FailVerifyNoCert:
+      ssl.fail_verify_no_cert.inc();
+      break;
+    case TlsFailure::FailVerifyError:
+      ssl.fail_verify_error.inc();
+      break;
+    case TlsFailure::FailVerifySan:
+      ssl.fail_verify_san.inc();
+      break;
+    default:
+      ssl.connection_error.inc();
+      break;
+  }
 }
 
 void UpstreamClient::onAboveHighWatermark() {

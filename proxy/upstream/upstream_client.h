@@ -71,6 +71,8 @@ class UpstreamClient : public network::ConnectionCallbacks,
   void onClosed(network::CloseReason reason) override;
   void onAboveHighWatermark() override;
   void onBelowLowWatermark() override;
+  void onTlsHandshake() override;
+  void onTlsFailure(network::tls::TlsFailure failure) override;
   // http::CodecOutput
   void write(std::string_view bytes) override;
 

@@ -167,7 +167,7 @@ namespace remora::stats {
 
 REMORA_DEFINE_STATS_STRUCT(HttpConnManagerStatsBase, REMORA_HTTP_CONN_MANAGER_STATS)
 REMORA_DEFINE_STATS_STRUCT(ClusterStatsBase, REMORA_CLUSTER_STATS)
-REMORA_DEFINE_STATS_STRUCT(ListenerStats, REMORA_LISTENER_STATS)
+REMORA_DEFINE_STATS_STRUCT(ListenerStatsBase, REMORA_LISTENER_STATS)
 REMORA_DEFINE_STATS_STRUCT(TcpProxyStats, REMORA_TCP_PROXY_STATS)
 REMORA_DEFINE_STATS_STRUCT(ServerStats, REMORA_SERVER_STATS)
 REMORA_DEFINE_STATS_STRUCT(AccessLogStats, REMORA_ACCESS_LOG_STATS)
@@ -179,6 +179,24 @@ struct HttpRbacStats {
   template <typename V>
   void visit(V& v) {
     REMORA_HTTP_RBAC_STATS(REMORA_STAT_VISIT_RBAC_COUNTER)
+  }
+};
+
+// <scope>.ssl.*: TLS handshakes and failures of a listener or cluster (Envoy's names).
+#define REMORA_SSL_STATS(COUNTER) \
+  COUNTER(handshake)              \
+  COUNTER(connection_error)       \
+  COUNTER(no_certificate)         \
+  COUNTER(fail_verify_no_cert)    \
+  COUNTER(fail_verify_error)      \
+  COUNTER(fail_verify_san)
+
+#define REMORA_STAT_VISIT_SSL_COUNTER(name) v.counter("ssl." #name, name);
+struct SslStats {
+  REMORA_SSL_STATS(REMORA_STAT_FIELD_COUNTER)
+  template <typename V>
+  void visit(V& v) {
+    REMORA_SSL_STATS(REMORA_STAT_VISIT_SSL_COUNTER)
   }
 };
 
@@ -211,6 +229,12 @@ struct HttpConnManagerStats : HttpConnManagerStatsBase {
 
 struct ClusterStats : ClusterStatsBase {
   ResponseCodeCounters upstream_rq_by_code;  // upstream_rq_<code>
+  SslStats ssl;
+  template <typename V>
+  void visit(V& v) {
+    ClusterStatsBase::visit(v);
+    ssl.visit(v);
+  }
   Counter& upstreamResponseClass(int status) {
     return responseClassCounter<ClusterStatsBase>(
         *this, status, &ClusterStatsBase::upstream_rq_1xx, &ClusterStatsBase::upstream_rq_2xx,
@@ -226,6 +250,15 @@ struct RouteStats : RouteStatsBase {
         *this, status, &RouteStatsBase::upstream_rq_1xx, &RouteStatsBase::upstream_rq_2xx,
         &RouteStatsBase::upstream_rq_3xx, &RouteStatsBase::upstream_rq_4xx,
         &RouteStatsBase::upstream_rq_5xx);
+  }
+};
+
+struct ListenerStats : ListenerStatsBase {
+  SslStats ssl;
+  template <typename V>
+  void visit(V& v) {
+    ListenerStatsBase::visit(v);
+    ssl.visit(v);
   }
 };
 
