@@ -216,7 +216,15 @@ struct TransportSocket {
   ConfigNode typed_config;
 };
 
+// config.listener.v3.FilterChainMatch (the subset Remora matches on).
+struct FilterChainMatch {
+  std::vector<std::string> server_names;  // exact or "*.suffix"; empty matches any
+  std::string transport_protocol;         // "tls", "raw_buffer", or empty for any
+};
+
 struct FilterChain {
+  FilterChainMatch match;
+  ConfigNode source;
   // Exactly one terminal network filter per chain in this release.
   std::optional<HttpConnectionManager> http_connection_manager;
   std::optional<TcpProxy> tcp_proxy;
@@ -227,6 +235,9 @@ struct Listener {
   std::string name;
   SocketAddress address;
   std::vector<FilterChain> filter_chains;
+  // listener_filters: envoy.filters.listener.tls_inspector (SNI and TLS detection).
+  bool tls_inspector = false;
+  Duration listener_filters_timeout = std::chrono::seconds(15);
   uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;
   // POST /drain_listeners?inboundonly drains only INBOUND listeners.
   enum class TrafficDirection { Unspecified, Inbound, Outbound };

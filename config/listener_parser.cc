@@ -177,7 +177,7 @@ TcpProxy parseTcpProxy(const ConfigNode& node, const ParseContext& ctx) {
 }
 
 FilterChain parseFilterChain(const ConfigNode& node, const ParseContext& ctx) {
-  checkFields(node, ctx, {"name", "filters", "transport_socket"}, {"filter_chain_match"});
+  checkFields(node, ctx, {"name", "filters", "transport_socket", "filter_chain_match"});
   node.stringOr("name", "");  // type-checked only: nothing refers to a chain by name yet
   const ConfigNode filters = node.required("filters");
   const std::vector<ConfigNode> elements = filters.elements();
@@ -213,16 +213,41 @@ FilterChain parseFilterChain(const ConfigNode& node, const ParseContext& ctx) {
   if (std::optional<ConfigNode> transport = node.field("transport_socket")) {
     chain.transport_socket = parseTransportSocket(*transport, ctx);
   }
+  if (std::optional<ConfigNode> match = node.field("filter_chain_match")) {
+    checkFields(*match, ctx, {"server_names", "transport_protocol"},
+                {"destination_port", "prefix_ranges", "source_prefix_ranges", "source_ports",
+                 "application_protocols", "direct_source_prefix_ranges", "source_type"});
+    if (std::optional<ConfigNode> names = match->field("server_names")) {
+      for (const ConfigNode& name : names->elements()) {
+        std::string value = name.asString();
+        if (value.empty() || (value.find('*') != std::string::npos && !value.starts_with("*."))) {
+          name.fail("server name must be a host name or \"*.\" followed by a domain");
+        }
+        std::transform(value.begin(), value.end(), value.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
+        chain.match.server_names.push_back(std::move(value));
+      }
+    }
+    if (std::optional<ConfigNode> transport = match->field("transport_protocol")) {
+      chain.match.transport_protocol = transport->asString();
+      if (chain.match.transport_protocol != "tls" &&
+          chain.match.transport_protocol != "raw_buffer") {
+        transport->fail("transport_protocol must be \"tls\" or \"raw_buffer\"");
+      }
+    }
+  }
+  chain.source = node;
   return chain;
 }
 
 }  // namespace
 
 Listener parseListener(const ConfigNode& node, const ParseContext& ctx) {
-  checkFields(node, ctx,
-              {"name", "address", "filter_chains", "per_connection_buffer_limit_bytes",
-               "enable_reuse_port", "traffic_direction"},
-              {"access_log", "listener_filters"});
+  checkFields(
+      node, ctx,
+      {"name", "address", "filter_chains", "per_connection_buffer_limit_bytes", "enable_reuse_port",
+       "traffic_direction", "listener_filters", "listener_filters_timeout"},
+      {"access_log"});
   Listener listener;
   const ConfigNode address = node.required("address");
   listener.address = parseAddress(address, ctx);
@@ -238,10 +263,32 @@ Listener parseListener(const ConfigNode& node, const ParseContext& ctx) {
     listener.filter_chains.push_back(parseFilterChain(chain, ctx));
   }
   if (listener.filter_chains.empty()) chains.fail("at least one filter chain is required");
-  // Without filter_chain_match every chain matches the same connections.
-  if (listener.filter_chains.size() > 1) {
-    chains.elements()[1].fail("multiple filter chains with the same matching rules are defined");
+  for (size_t i = 0; i < listener.filter_chains.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      const FilterChainMatch& a = listener.filter_chains[i].match;
+      const FilterChainMatch& b = listener.filter_chains[j].match;
+      if (a.server_names == b.server_names && a.transport_protocol == b.transport_protocol) {
+        chains.elements()[i].fail(
+            "multiple filter chains with the same matching rules are defined");
+      }
+    }
   }
+  if (std::optional<ConfigNode> filters = node.field("listener_filters")) {
+    for (const ConfigNode& filter : filters->elements()) {
+      checkFields(filter, ctx, {"name", "typed_config"});
+      const ConfigNode name = filter.required("name");
+      if (name.asString() != "envoy.filters.listener.tls_inspector") {
+        name.fail("unsupported listener filter '" + name.asString() +
+                  "' (supported: envoy.filters.listener.tls_inspector)");
+      }
+      if (std::optional<ConfigNode> typed = filter.field("typed_config")) {
+        checkFields(*typed, ctx, {"@type"});
+      }
+      listener.tls_inspector = true;
+    }
+  }
+  listener.listener_filters_timeout =
+      node.durationOr("listener_filters_timeout", listener.listener_filters_timeout);
   listener.per_connection_buffer_limit_bytes = node.uint32Or(
       "per_connection_buffer_limit_bytes", listener.per_connection_buffer_limit_bytes);
   if (std::optional<ConfigNode> reuse_port = node.field("enable_reuse_port")) {

@@ -8,6 +8,7 @@
 
 #include "proxy/common/deferred_deleter.h"
 #include "proxy/network/tcp_connection.h"
+#include "proxy/network/tls/tls_context_overrides.h"
 
 namespace remora {
 
@@ -27,6 +28,8 @@ struct WorkerResources {
   network::ReadBuffer read_buffer;
   DeferredDeleter deleter;
   std::mt19937_64 random;
+  // Certificates reloaded since the config was loaded; see TlsContextOverrides.
+  network::tls::TlsContextOverrides tls_contexts;
 };
 
 }  // namespace remora

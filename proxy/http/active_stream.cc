@@ -4,6 +4,7 @@
 #include "proxy/http/header_utility.h"
 #include "proxy/network/tls/tls_session.h"
 #include "proxy/router/route_table.h"
+#include "proxy/stream/downstream_tls_info.h"
 #include "telemetry/access_log/access_log.h"
 
 namespace remora::http {
@@ -15,10 +16,7 @@ ActiveStream::ActiveStream(ConnectionManager& connection, ResponseEncoder& encod
       idle_timer_(connection.context().resources.loop, [this] { onStreamIdle(); }) {
   info_.downstream_remote_address = connection.remoteAddress();
   if (const network::tls::TlsSession* tls = connection.connection().tls()) {
-    const network::tls::PeerIdentity& peer = tls->peerIdentity();
-    info_.peer_uri_sans = peer.uri_sans;
-    info_.peer_dns_sans = peer.dns_sans;
-    info_.peer_subject = peer.subject;
+    stream::setDownstreamTls(*tls, info_);
   }
   stats::HttpConnManagerStats& stats = connection.stats();
   stats.downstream_rq_total.inc();

@@ -2,6 +2,7 @@
 // session): the worker's listener owns them and drains or closes them all.
 #pragma once
 
+#include <chrono>
 #include <functional>
 
 #include "proxy/common/deferred_deleter.h"
@@ -19,6 +20,9 @@ class DownstreamConnection : public Deletable {
   // response; idle connections close now).
   virtual void startDrain() = 0;
   virtual void closeNow() = 0;
+
+  // For the listener's downstream_cx_length_ms.
+  std::chrono::steady_clock::time_point accepted_at = std::chrono::steady_clock::now();
 
  protected:
   void notifyClosed() {

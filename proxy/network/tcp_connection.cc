@@ -29,6 +29,15 @@ void TcpConnection::enableTls(std::unique_ptr<tls::TlsSession> session) {
   tls_ = std::move(session);
 }
 
+void TcpConnection::injectReceived(std::string_view data) {
+  if (data.empty() || state_ == State::Closed) return;
+  if (tls_) {
+    onCiphertext(data);
+  } else if (callbacks_) {
+    callbacks_->onData(data);
+  }
+}
+
 void TcpConnection::sendCiphertext() {
   if (state_ == State::Closed || !tls_->hasCiphertext()) return;
   tls_->takeCiphertext(pending_);

@@ -71,6 +71,9 @@ class TcpConnection : public Deletable {
   // From now on bytes are TLS records: reads are decrypted before onData, writes
   // encrypted when flushed. Set before startAccepted() or connect().
   void enableTls(std::unique_ptr<tls::TlsSession> session);
+  // Processes bytes read before this connection's owner took it (a listener
+  // filter's inspection) as if they were read now.
+  void injectReceived(std::string_view data);
   tls::TlsSession* tls() const { return tls_.get(); }
   // Sends what is queued now (the batcher calls this).
   void flushQueued();

@@ -4,7 +4,10 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <ctime>
 #include <fstream>
+#include <limits>
 
 #include "proxy/common/logger.h"
 #include "proxy/server/server.h"
@@ -136,6 +139,35 @@ uint64_t residentBytes() {
   return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
+// One admin.v3.CertificateDetails. SANs are listed by type (DNS, URI, IP), not in
+// certificate order; days_until_expiration is a uint64, which proto3 JSON quotes.
+std::string certificateJson(const network::tls::CertificateDetails& cert) {
+  std::string sans;
+  auto addSans = [&](const char* type, const std::vector<std::string>& names) {
+    for (const std::string& name : names) {
+      if (!sans.empty()) sans += ',';
+      sans += std::string("{\"") + type + "\":" + quoted(name) + "}";
+    }
+  };
+  addSans("dns", cert.dns_sans);
+  addSans("uri", cert.uri_sans);
+  addSans("ip_address", cert.ip_sans);
+  return "{\"path\":" + quoted(cert.path) + ",\"serial_number\":" + quoted(cert.serial_number) +
+         ",\"subject_alt_names\":[" + sans + "],\"days_until_expiration\":\"" +
+         std::to_string(cert.days_until_expiration) +
+         "\",\"valid_from\":" + quoted(cert.valid_from) +
+         ",\"expiration_time\":" + quoted(cert.expiration_time) + "}";
+}
+
+std::string certificateListJson(const std::vector<network::tls::CertificateDetails>& certs) {
+  std::string out = "[";
+  for (size_t i = 0; i < certs.size(); ++i) {
+    if (i) out += ',';
+    out += certificateJson(certs[i]);
+  }
+  return out + "]";
+}
+
 const char* levelName(log::Level l) {
   switch (l) {
     case log::Level::Trace:
@@ -178,6 +210,7 @@ AdminResponse Server::handleAdmin(const http::RequestHead& request) {
   if (path == "/stats/prometheus") return adminStats(request, true);
   if (path == "/clusters") return adminClusters(request);
   if (path == "/listeners") return adminListeners(request);
+  if (path == "/certs") return adminCerts();
   if (path == "/server_info") return adminServerInfo();
   if (path == "/config_dump") return adminConfigDump();
   if (path == "/runtime") return adminRuntime();
@@ -207,6 +240,7 @@ AdminResponse Server::handleAdmin(const http::RequestHead& request) {
       "admin commands are:\n"
       "  /: print this help\n"
       "  /clusters: upstream cluster status (?format=json)\n"
+      "  /certs: print certificate info\n"
       "  /config_dump: dump current Envoy configs\n"
       "  /drain_listeners (POST): drain listeners (?graceful, ?inboundonly)\n"
       "  /healthcheck/fail (POST): cause the server to fail health checks\n"
@@ -246,6 +280,7 @@ void Server::refreshServerStats() {
   for (const auto& w : workers_) connections += static_cast<int64_t>(w->activeConnections());
   s.total_connections.set(connections);
   s.version.set(kVersionNumber);
+  s.days_until_first_cert_expiring.set(daysUntilFirstCertExpiring());
   stats::Counter& dropped = config_.store->accessLog().dropped;
   const uint64_t total_dropped = config_.access_logs->droppedLines();
   if (total_dropped > dropped.value()) dropped.inc(total_dropped - dropped.value());
@@ -359,6 +394,35 @@ AdminResponse Server::adminListeners(const http::RequestHead& request) {
   }
   if (json) body += "]}\n";
   return {200, json ? kJson : kText, body};
+}
+
+AdminResponse Server::adminCerts() {
+  const std::time_t now = std::time(nullptr);
+  std::string body = "{\"certificates\":[";
+  bool first = true;
+  for (const auto& context : tls_reloader_->currentContexts()) {
+    if (!first) body += ',';
+    first = false;
+    body += "{\"ca_cert\":" + certificateListJson(context->caCertificateDetails(now)) +
+            ",\"cert_chain\":" + certificateListJson(context->certificateDetails(now)) + "}";
+  }
+  body += "]}\n";
+  return {200, kJson, body};
+}
+
+int64_t Server::daysUntilFirstCertExpiring() const {
+  // Envoy reports the largest uint32 when no certificate is loaded.
+  uint32_t days = std::numeric_limits<uint32_t>::max();
+  const std::time_t now = std::time(nullptr);
+  for (const auto& context : tls_reloader_->currentContexts()) {
+    for (const auto& cert : context->certificateDetails(now)) {
+      days = std::min(days, cert.days_until_expiration);
+    }
+    for (const auto& cert : context->caCertificateDetails(now)) {
+      days = std::min(days, cert.days_until_expiration);
+    }
+  }
+  return days;
 }
 
 AdminResponse Server::adminServerInfo() {

@@ -90,6 +90,13 @@ Server::Server(Options options, ServerConfig config)
     : options_(std::move(options)), config_(std::move(config)) {
   uv_loop_init(&loop_);
   resources_ = std::make_unique<WorkerResources>(&loop_, config_.store->mainThreadShard());
+  tls_reloader_ = std::make_unique<TlsReloader>(
+      &loop_,
+      [this](const network::tls::TlsContext& configured,
+             std::shared_ptr<const network::tls::TlsContext> current) {
+        publishTlsContext(configured, std::move(current));
+      },
+      config_.store->server().tls_context_reloads);
   for (const auto& [key, value] : config_.bootstrap.runtime.static_values)
     runtime_static_[key] = value;
 }
@@ -98,6 +105,7 @@ Server::~Server() {
   shutdown();
   drain_timer_.reset();
   quit_timer_.reset();
+  tls_reloader_.reset();
   resources_.reset();
   for (BoundListener& b : bound_) {
     for (int fd : b.fds) {
@@ -173,6 +181,40 @@ void Server::broadcastHosts(const std::string& cluster,
   for (auto& worker : workers_) {
     Worker* w = worker.get();
     w->post([w, cluster, hosts] { w->clusters().updateHosts(cluster, hosts); });
+  }
+}
+
+std::string Server::watchTlsContexts() {
+  try {
+    for (const auto& listener : config_.listeners) {
+      // ListenerConfig builds one chain per configured filter chain, in order.
+      for (size_t i = 0; i < listener->chains.size(); ++i) {
+        if (!listener->chains[i].tls) continue;
+        std::string owner = "listener '" + listener->config.name + "'";
+        if (listener->chains.size() > 1) owner += " filter chain " + std::to_string(i);
+        tls_reloader_->watchDownstream(
+            std::move(owner), listener->chains[i].tls,
+            listener->config.filter_chains[i].transport_socket->typed_config);
+      }
+    }
+    for (const auto& cluster : config_.clusters) {
+      if (!cluster->tls) continue;
+      tls_reloader_->watchUpstream("cluster '" + cluster->name() + "'", cluster->tls,
+                                   cluster->config.transport_socket->typed_config);
+    }
+  } catch (const config::ConfigError& error) {
+    return error.what();
+  }
+  return {};
+}
+
+void Server::publishTlsContext(const network::tls::TlsContext& configured,
+                               std::shared_ptr<const network::tls::TlsContext> current) {
+  // Each worker swaps its own copy: no lock on the accept or connect path.
+  for (auto& worker : workers_) {
+    Worker* w = worker.get();
+    w->post(
+        [w, &configured, current] { w->resources().tls_contexts.replace(configured, current); });
   }
 }
 
@@ -265,6 +307,7 @@ void Server::shutdown() {
   signals_.clear();
   // Timers may be running this very call: they are released by the destructor.
   if (drain_timer_) drain_timer_->disarm();
+  tls_reloader_->stop();
   uv_stop(&loop_);
 }
 
@@ -285,6 +328,10 @@ int Server::run() {
     std::cerr << error << "\n";
     return 1;
   }
+  if (std::string error = watchTlsContexts(); !error.empty()) {
+    std::cerr << error << "\n";
+    return 1;
+  }
   if (const auto& admin = config_.bootstrap.admin.address) {
     admin_ = std::make_unique<AdminServer>(
         *resources_, [this](const http::RequestHead& r) { return handleAdmin(r); });
@@ -297,6 +344,7 @@ int Server::run() {
   initializeClusters();
   while (pending_initial_dns_ > 0) uv_run(&loop_, UV_RUN_ONCE);
   startWorkers();
+  tls_reloader_->start(std::chrono::seconds(1));
   lifecycle_ = State::Live;
   for (const BoundListener& b : bound_) {
     REMORA_LOG(Info, "listener '" + b.config->config.name + "' on " +

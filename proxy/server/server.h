@@ -18,6 +18,7 @@
 #include "proxy/server/listener_config.h"
 #include "proxy/server/options.h"
 #include "proxy/server/server_state.h"
+#include "proxy/server/tls_reloader.h"
 #include "proxy/server/worker.h"
 #include "proxy/upstream/host_set_builder.h"
 
@@ -62,6 +63,11 @@ class Server {
   void checkDrained();
   void shutdown();
   void broadcastHosts(const std::string& cluster, std::shared_ptr<const upstream::HostSet> hosts);
+  // Registers every listener's and cluster's TLS context with the reloader; returns
+  // an error if a TLS config no longer loads.
+  std::string watchTlsContexts();
+  void publishTlsContext(const network::tls::TlsContext& configured,
+                         std::shared_ptr<const network::tls::TlsContext> current);
   AdminResponse handleAdmin(const http::RequestHead& request);
   // admin_handlers.cc
   AdminResponse adminStats(const http::RequestHead& request, bool prometheus);
@@ -74,6 +80,10 @@ class Server {
   AdminResponse adminDrainListeners(const http::RequestHead& request);
   AdminResponse adminServerInfo();
   AdminResponse adminListeners(const http::RequestHead& request);
+  AdminResponse adminCerts();
+  // server.days_until_first_cert_expiring: the soonest expiry among the certificates
+  // and CAs of the TLS contexts in use.
+  int64_t daysUntilFirstCertExpiring() const;
   void refreshServerStats();
   void updateMembership(const std::string& cluster, const upstream::HostSet& hosts);
   std::string stateName() const;
@@ -96,6 +106,7 @@ class Server {
   std::vector<UvHandle<uv_signal_t>> signals_;
   std::unique_ptr<Timer> drain_timer_;
   std::unique_ptr<Timer> quit_timer_;
+  std::unique_ptr<TlsReloader> tls_reloader_;
   std::chrono::steady_clock::time_point start_time_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point drain_deadline_;
   bool stopped_ = false;

@@ -2,9 +2,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "proxy/common/logger.h"
 #include "proxy/http/connection_manager.h"
 #include "proxy/network/tls/tls_session.h"
+#include "proxy/server/connection_inspector.h"
 #include "proxy/tcp/tcp_proxy.h"
 
 namespace remora::server {
@@ -38,28 +41,81 @@ void ActiveListener::accept() {
   if (uv_accept(socket_.stream(), reinterpret_cast<uv_stream_t*>(connection->handle())) != 0) {
     return;
   }
-  if (config_->tls) {
-    connection->enableTls(std::make_unique<network::tls::TlsSession>(config_->tls));
-  }
   std::unique_ptr<network::DownstreamConnection> owner;
-  if (config_->http) {
-    owner = std::make_unique<http::ConnectionManager>(worker_.context(), config_->http,
+  if (config_->inspects()) {
+    owner = std::make_unique<ConnectionInspector>(
+        resources, std::move(connection), config_->config.listener_filters_timeout,
+        [this](ConnectionInspector& inspector, bool tls, const std::string& server_name) {
+          onInspected(inspector, tls, server_name);
+        });
+  } else {
+    const FilterChainConfig* chain = config_->select(false, {});
+    if (!chain) {
+      stats_.no_filter_chain_match.inc();
+      return;  // the connection closes as it goes out of scope
+    }
+    owner = serve(*chain, std::move(connection), {});
+  }
+  track(std::move(owner));
+}
+
+std::unique_ptr<network::DownstreamConnection> ActiveListener::serve(
+    const FilterChainConfig& chain, std::unique_ptr<network::TcpConnection> connection,
+    std::string_view already_read) {
+  if (chain.tls) {
+    connection->enableTls(std::make_unique<network::tls::TlsSession>(
+        worker_.resources().tls_contexts.current(chain.tls)));
+  }
+  network::TcpConnection& raw = *connection;
+  std::unique_ptr<network::DownstreamConnection> owner;
+  if (chain.http) {
+    owner = std::make_unique<http::ConnectionManager>(worker_.context(), chain.http,
                                                       std::move(connection), &stats_.ssl);
   } else {
-    owner = std::make_unique<tcp::TcpProxySession>(worker_.context(), config_->tcp,
-                                                   std::move(connection));
+    owner =
+        std::make_unique<tcp::TcpProxySession>(worker_.context(), chain.tcp, std::move(connection));
   }
+  raw.injectReceived(already_read);
+  return owner;
+}
+
+void ActiveListener::onInspected(ConnectionInspector& inspector, bool tls,
+                                 const std::string& server_name) {
+  const FilterChainConfig* chain = config_->select(tls, server_name);
+  if (!chain) {
+    stats_.no_filter_chain_match.inc();
+    inspector.closeNow();
+    return;
+  }
+  // The inspector's list entry now holds the chain's connection owner; the
+  // inspector itself is deleted later (this runs inside its callback).
+  auto it = std::find_if(connections_.begin(), connections_.end(),
+                         [&](const auto& c) { return c.get() == &inspector; });
+  std::unique_ptr<network::DownstreamConnection> replaced = std::move(*it);
+  replaced->setOnClosed(nullptr);
+  const std::string buffered = inspector.takeBuffered();
+  *it = serve(*chain, inspector.takeConnection(), buffered);
+  (*it)->accepted_at = replaced->accepted_at;
+  watch(it);
+  worker_.resources().deleter.defer(std::move(replaced));
+}
+
+void ActiveListener::track(std::unique_ptr<network::DownstreamConnection> owner) {
   connections_.push_back(std::move(owner));
   auto it = std::prev(connections_.end());
   worker_.onConnectionOpened();
   stats_.downstream_cx_total.inc();
   stats_.downstream_cx_active.inc();
-  const auto opened = std::chrono::steady_clock::now();
-  (*it)->setOnClosed([this, it, opened](network::DownstreamConnection&) {
+  watch(it);
+}
+
+void ActiveListener::watch(std::list<std::unique_ptr<network::DownstreamConnection>>::iterator it) {
+  (*it)->setOnClosed([this, it](network::DownstreamConnection& connection) {
     stats_.downstream_cx_destroy.inc();
     stats_.downstream_cx_active.dec();
     stats_.downstream_cx_length_ms.record(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - opened)
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                  connection.accepted_at)
             .count());
     worker_.onConnectionClosed();
     worker_.resources().deleter.defer(std::move(*it));

@@ -42,6 +42,14 @@ class ActiveListener {
  private:
   static void onConnection(uv_stream_t* server, int status);
   void accept();
+  // Starts serving the connection with the chain's network filter (and TLS);
+  // `already_read` are bytes an inspector read first.
+  std::unique_ptr<network::DownstreamConnection> serve(
+      const FilterChainConfig& chain, std::unique_ptr<network::TcpConnection> connection,
+      std::string_view already_read);
+  void onInspected(class ConnectionInspector& inspector, bool tls, const std::string& server_name);
+  void track(std::unique_ptr<network::DownstreamConnection> owner);
+  void watch(std::list<std::unique_ptr<network::DownstreamConnection>>::iterator it);
 
   Worker& worker_;
   std::shared_ptr<const ListenerConfig> config_;

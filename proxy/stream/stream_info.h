@@ -60,6 +60,11 @@ struct StreamInfo {
   std::vector<std::string> peer_uri_sans;
   std::vector<std::string> peer_dns_sans;
   std::string peer_subject;
+  // The downstream TLS session: "TLSv1.3", the OpenSSL cipher name and the SNI the
+  // client sent; empty without TLS (or without SNI).
+  std::string tls_version;
+  std::string tls_cipher;
+  std::string requested_server_name;
   // The RBAC policy that matched the enforced rules (allowing or denying), if any.
   std::string rbac_policy;
   uint64_t bytes_received = 0;  // request body bytes

@@ -1,5 +1,7 @@
 #include "proxy/tcp/tcp_proxy.h"
 
+#include "proxy/stream/downstream_tls_info.h"
+
 namespace remora::tcp {
 
 using network::TcpConnection;
@@ -73,7 +75,13 @@ void TcpProxySession::connectUpstream() {
 
 void TcpProxySession::onUpstreamConnected() {
   upstream_connected_ = true;
+  if (!early_downstream_bytes_.empty())
+    upstream_->write(std::exchange(early_downstream_bytes_, {}));
   downstream_->setReadEnabled(true);
+}
+
+void TcpProxySession::onDownstreamTlsHandshake() {
+  stream::setDownstreamTls(*downstream_->tls(), info_);
 }
 
 void TcpProxySession::onData(bool from_upstream, std::string_view data) {
@@ -86,6 +94,11 @@ void TcpProxySession::onData(bool from_upstream, std::string_view data) {
     info_.bytes_received += data.size();
     stats_.downstream_cx_rx_bytes_total.inc(data.size());
     cluster_stats_->upstream_cx_tx_bytes_total.inc(data.size());
+  }
+  if (!from_upstream && !upstream_connected_) {
+    // Bytes a listener filter read before the upstream exists.
+    early_downstream_bytes_.append(data);
+    return;
   }
   TcpConnection* to = from_upstream ? downstream_.get() : upstream_.get();
   if (to) to->write(data);

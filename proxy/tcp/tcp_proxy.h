@@ -47,12 +47,16 @@ class TcpProxySession : public network::DownstreamConnection {
     void onClosed(network::CloseReason reason) override { session.onSideClosed(upstream, reason); }
     void onAboveHighWatermark() override { session.onWatermark(upstream, true); }
     void onBelowLowWatermark() override { session.onWatermark(upstream, false); }
+    void onTlsHandshake() override {
+      if (!upstream) session.onDownstreamTlsHandshake();
+    }
     TcpProxySession& session;
     bool upstream;
   };
 
   void connectUpstream();
   void onUpstreamConnected();
+  void onDownstreamTlsHandshake();
   void onData(bool from_upstream, std::string_view data);
   void onEof(bool from_upstream);
   void onSideClosed(bool upstream, network::CloseReason reason);
@@ -76,6 +80,7 @@ class TcpProxySession : public network::DownstreamConnection {
   bool logged_ = false;
   uint32_t connect_attempts_ = 0;
   bool upstream_connected_ = false;
+  std::string early_downstream_bytes_;
   bool downstream_eof_ = false;
   bool upstream_eof_ = false;
   bool closed_ = false;

@@ -33,7 +33,8 @@ UpstreamClient& ConnPool::createClient() {
                                                  cluster_->config.http2, http2_settings_);
   UpstreamClient& raw = *client;
   if (cluster_->tls) {
-    raw.connection().enableTls(std::make_unique<network::tls::TlsSession>(cluster_->tls));
+    raw.connection().enableTls(
+        std::make_unique<network::tls::TlsSession>(resources_.tls_contexts.current(cluster_->tls)));
   }
   clients_.push_back(std::move(client));
   cluster_stats_.upstream_cx_total.inc();

@@ -123,6 +123,12 @@ enum class Operator {
   Hostname,
   GrpcStatus,
   GrpcStatusNumber,
+  DownstreamPeerUriSan,
+  DownstreamPeerDnsSan,
+  DownstreamPeerSubject,
+  DownstreamTlsVersion,
+  DownstreamTlsCipher,
+  RequestedServerName,
 };
 
 enum class Argument { None, Optional, Header };
@@ -133,7 +139,7 @@ struct OperatorSpec {
   Argument argument;
 };
 
-constexpr std::array<OperatorSpec, 21> kOperators{{
+constexpr std::array<OperatorSpec, 27> kOperators{{
     {"START_TIME", Operator::StartTime, Argument::Optional},
     {"REQ", Operator::RequestHeader, Argument::Header},
     {"RESP", Operator::ResponseHeader, Argument::Header},
@@ -156,6 +162,12 @@ constexpr std::array<OperatorSpec, 21> kOperators{{
     {"HOSTNAME", Operator::Hostname, Argument::None},
     {"GRPC_STATUS", Operator::GrpcStatus, Argument::None},
     {"GRPC_STATUS_NUMBER", Operator::GrpcStatusNumber, Argument::None},
+    {"DOWNSTREAM_PEER_URI_SAN", Operator::DownstreamPeerUriSan, Argument::None},
+    {"DOWNSTREAM_PEER_DNS_SAN", Operator::DownstreamPeerDnsSan, Argument::None},
+    {"DOWNSTREAM_PEER_SUBJECT", Operator::DownstreamPeerSubject, Argument::None},
+    {"DOWNSTREAM_TLS_VERSION", Operator::DownstreamTlsVersion, Argument::None},
+    {"DOWNSTREAM_TLS_CIPHER", Operator::DownstreamTlsCipher, Argument::None},
+    {"REQUESTED_SERVER_NAME", Operator::RequestedServerName, Argument::None},
 }};
 
 struct Command {
@@ -269,6 +281,17 @@ std::string_view withoutPort(std::string_view address) {
   return address.substr(0, colon);
 }
 
+// Envoy lists a certificate's SANs of one type comma-separated. One SAN (the usual
+// SPIFFE identity) is returned in place, without copying.
+std::string_view joinWithCommas(const std::vector<std::string>& items, std::string& storage) {
+  if (items.size() == 1) return items.front();
+  for (const std::string& item : items) {
+    if (!storage.empty()) storage += ',';
+    storage += item;
+  }
+  return storage;
+}
+
 void evaluate(const Command& command, const LogContext& context, Value& value) {
   const stream::StreamInfo& info = context.info;
   auto setOptionalNumber = [&](std::optional<uint64_t> n) {
@@ -339,6 +362,24 @@ void evaluate(const Command& command, const LogContext& context, Value& value) {
       return;
     case Operator::Hostname:
       value.setUnlessEmpty(command.hostname);
+      return;
+    case Operator::DownstreamPeerUriSan:
+      value.setUnlessEmpty(joinWithCommas(info.peer_uri_sans, value.storage));
+      return;
+    case Operator::DownstreamPeerDnsSan:
+      value.setUnlessEmpty(joinWithCommas(info.peer_dns_sans, value.storage));
+      return;
+    case Operator::DownstreamPeerSubject:
+      value.setUnlessEmpty(info.peer_subject);
+      return;
+    case Operator::DownstreamTlsVersion:
+      value.setUnlessEmpty(info.tls_version);
+      return;
+    case Operator::DownstreamTlsCipher:
+      value.setUnlessEmpty(info.tls_cipher);
+      return;
+    case Operator::RequestedServerName:
+      value.setUnlessEmpty(info.requested_server_name);
       return;
   }
 }

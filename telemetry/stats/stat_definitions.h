@@ -109,7 +109,8 @@ namespace remora::stats {
   GAUGE(downstream_cx_tx_bytes_buffered)                  \
   GAUGE(upstream_flush_active)
 
-// server.*
+// server.*  (tls_context_reloads is Remora's own: TLS contexts rebuilt after their
+// certificate files changed on disk)
 #define REMORA_SERVER_STATS(COUNTER, GAUGE, HISTOGRAM) \
   COUNTER(envoy_bug_failures)                          \
   GAUGE(live)                                          \
@@ -121,7 +122,8 @@ namespace remora::stats {
   GAUGE(memory_physical_size)                          \
   GAUGE(total_connections)                             \
   GAUGE(version)                                       \
-  GAUGE(days_until_first_cert_expiring)
+  GAUGE(days_until_first_cert_expiring)                \
+  COUNTER(tls_context_reloads)
 
 // vhost.<virtual host>.route.<stat_prefix>.*  (envoy_virtual_host, envoy_route):
 // only for routes that set stat_prefix, so cardinality stays opt-in.
@@ -194,6 +196,15 @@ struct HttpRbacStats {
 #define REMORA_STAT_VISIT_SSL_COUNTER(name) v.counter("ssl." #name, name);
 struct SslStats {
   REMORA_SSL_STATS(REMORA_STAT_FIELD_COUNTER)
+  // ssl.versions.<TLSv1.2|TLSv1.3> and ssl.ciphers.<OpenSSL name>: named at handshake
+  // time, so the store lists the names seen (Store::snapshot), not visit(). OpenSSL
+  // 3 offers about 30 suites by default; a rarer one is counted as "other".
+  NamedCounters<4> versions;
+  NamedCounters<32> ciphers;
+  void recordNegotiated(std::string_view version, std::string_view cipher) {
+    versions.inc(version);
+    ciphers.inc(cipher);
+  }
   template <typename V>
   void visit(V& v) {
     REMORA_SSL_STATS(REMORA_STAT_VISIT_SSL_COUNTER)

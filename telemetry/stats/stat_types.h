@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 namespace remora::stats {
@@ -99,6 +100,68 @@ class ResponseCodeCounters {
  private:
   using Codes = std::array<Counter, kMax - kMin + 1>;
   std::atomic<Codes*> codes_{nullptr};
+};
+
+// Counters keyed by a short name that only the writing thread learns (the TLS
+// version or cipher a handshake negotiated), in a table of `Capacity` slots
+// allocated on first use. The owner fills a slot's name and counter, then publishes
+// it by raising the slot count (release); readers walk the published slots only.
+// A name that finds the table full, or is longer than kMaxNameLength, is counted
+// under "other".
+template <size_t Capacity>
+class NamedCounters {
+ public:
+  static constexpr size_t kMaxNameLength = 47;
+
+  ~NamedCounters() { delete table_.load(std::memory_order_relaxed); }
+  void inc(std::string_view name) {
+    Table* table = table_.load(std::memory_order_relaxed);
+    if (!table) {
+      table = new Table{};
+      table_.store(table, std::memory_order_release);
+    }
+    const size_t published = table->published.load(std::memory_order_relaxed);
+    for (size_t i = 0; i < published; ++i) {
+      if (table->slots[i].name() == name) {
+        table->slots[i].counter.inc();
+        return;
+      }
+    }
+    if (published == Capacity || name.size() > kMaxNameLength) {
+      table->other.inc();
+      return;
+    }
+    Slot& slot = table->slots[published];
+    name.copy(slot.name_storage, name.size());
+    slot.name_length = name.size();
+    slot.counter.inc();
+    table->published.store(published + 1, std::memory_order_release);
+  }
+  // Calls visit(name, value) for every name seen, then ("other", value) if used.
+  template <typename Visit>
+  void forEach(Visit&& visit) const {
+    const Table* table = table_.load(std::memory_order_acquire);
+    if (!table) return;
+    const size_t published = table->published.load(std::memory_order_acquire);
+    for (size_t i = 0; i < published; ++i) {
+      visit(table->slots[i].name(), table->slots[i].counter.value());
+    }
+    if (table->other.value() > 0) visit(std::string_view("other"), table->other.value());
+  }
+
+ private:
+  struct Slot {
+    char name_storage[kMaxNameLength];
+    size_t name_length = 0;
+    Counter counter;
+    std::string_view name() const { return {name_storage, name_length}; }
+  };
+  struct Table {
+    std::array<Slot, Capacity> slots;
+    std::atomic<size_t> published{0};
+    Counter other;
+  };
+  std::atomic<Table*> table_{nullptr};
 };
 
 }  // namespace remora::stats

@@ -148,22 +148,50 @@ const char* familyPrefix(ScopeKind kind) {
 
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
 
+// Envoy's default tag extractors for TLS: "ssl.versions.TLSv1.3" -> "ssl.versions"
+// with envoy_ssl_version="TLSv1.3"; "ssl.ciphers.<cipher>" -> "ssl.ciphers" with
+// envoy_ssl_cipher on listeners but cipher_suite on clusters (Envoy's two regexes
+// disagree, and it keeps them for compatibility). True if `stat` was one of them.
+bool extractSslTag(std::string& stat, ScopeKind kind,
+                   std::vector<prometheus::ClientMetric::Label>& labels) {
+  constexpr std::string_view kVersions = "ssl.versions.";
+  constexpr std::string_view kCiphers = "ssl.ciphers.";
+  if (stat.starts_with(kVersions)) {
+    labels.push_back({"envoy_ssl_version", stat.substr(kVersions.size())});
+    stat.resize(kVersions.size() - 1);
+    return true;
+  }
+  if (stat.starts_with(kCiphers)) {
+    labels.push_back({kind == ScopeKind::Cluster ? "cipher_suite" : "envoy_ssl_cipher",
+                      stat.substr(kCiphers.size())});
+    stat.resize(kCiphers.size() - 1);
+    return true;
+  }
+  return false;
+}
+
 // Envoy's tag extraction for response codes: "<x>_5xx" -> "<x>_xx" with
 // envoy_response_code_class="5"; "upstream_rq_503" -> "upstream_rq" with
 // envoy_response_code="503".
-PrometheusName prometheusName(const MergedStat& s) {
-  PrometheusName n;
-  std::string stat = s.stat;
+void extractResponseCodeTag(std::string& stat,
+                            std::vector<prometheus::ClientMetric::Label>& labels) {
   const size_t len = stat.size();
   if (len > 4 && stat[len - 4] == '_' && isDigit(stat[len - 3]) &&
       stat.compare(len - 2, 2, "xx") == 0) {
-    n.labels.push_back({"envoy_response_code_class", std::string(1, stat[len - 3])});
+    labels.push_back({"envoy_response_code_class", std::string(1, stat[len - 3])});
     stat = stat.substr(0, len - 3) + "xx";
   } else if (len > 4 && stat[len - 4] == '_' && isDigit(stat[len - 3]) && isDigit(stat[len - 2]) &&
              isDigit(stat[len - 1])) {
-    n.labels.push_back({"envoy_response_code", stat.substr(len - 3)});
+    labels.push_back({"envoy_response_code", stat.substr(len - 3)});
     stat = stat.substr(0, len - 4);
   }
+}
+
+PrometheusName prometheusName(const MergedStat& s) {
+  PrometheusName n;
+  std::string stat = s.stat;
+  // A cipher name may end in digits: it is never also a response code.
+  if (!extractSslTag(stat, s.kind, n.labels)) extractResponseCodeTag(stat, n.labels);
   if (s.tags) {
     for (const auto& [name, value] : *s.tags) n.labels.push_back({name, value});
   }

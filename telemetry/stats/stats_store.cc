@@ -1,6 +1,8 @@
 #include "telemetry/stats/stats_store.h"
 
 #include <algorithm>
+#include <map>
+#include <string_view>
 
 namespace remora::stats {
 
@@ -100,6 +102,34 @@ void mergeCodes(const Scope<S>& scope, ScopeKind kind, std::vector<MergedStat>& 
     s.counter = total;
   }
 }
+
+template <typename S>
+void mergeSsl(const Scope<S>&, ScopeKind, std::vector<MergedStat>&) {}
+
+// ssl.versions.<version> and ssl.ciphers.<cipher>: each shard has its own slot order,
+// so the names are added up by name.
+template <typename S>
+  requires requires(S s) { s.ssl.versions; }
+void mergeSsl(const Scope<S>& scope, ScopeKind kind, std::vector<MergedStat>& out) {
+  std::map<std::string, uint64_t> totals;
+  for (const auto& shard : scope.shards()) {
+    shard->ssl.versions.forEach([&](std::string_view name, uint64_t value) {
+      totals["ssl.versions." + std::string(name)] += value;
+    });
+    shard->ssl.ciphers.forEach([&](std::string_view name, uint64_t value) {
+      totals["ssl.ciphers." + std::string(name)] += value;
+    });
+  }
+  for (auto& [stat, total] : totals) {
+    MergedStat& s = out.emplace_back();
+    s.type = MergedStat::Type::Counter;
+    s.kind = kind;
+    s.scope = &scope.name();
+    s.tags = &scope.tags();
+    s.stat = stat;
+    s.counter = total;
+  }
+}
 }  // namespace
 
 namespace {
@@ -178,6 +208,7 @@ void Store::mergeShards(const Scope<S>& scope, ScopeKind kind,
     create = false;
   }
   mergeCodes(scope, kind, out);
+  mergeSsl(scope, kind, out);
 }
 
 template <typename S>

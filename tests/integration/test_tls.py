@@ -146,3 +146,37 @@ def test_upstream_tls_with_sni_and_san_verification(remora, upstream, certs):
     response = http_request(wrong.port)
     assert response.status == 503
     assert stat(wrong, "cluster.tls_backend.ssl.fail_verify_san") == 1
+
+
+def test_filter_chain_match_by_sni_and_transport(remora, upstream, certs):
+    backends = {name: upstream(respond(200, name.encode())) for name in ("exact", "wild", "plain")}
+
+    def chain(cluster, match, tls):
+        listener = http_listener([virtual_host([route_to(cluster)])])
+        c = listener["filter_chains"][0]
+        c["filter_chain_match"] = match
+        if tls:
+            c["transport_socket"] = tls_socket(certs)
+        return c
+
+    listener = http_listener([virtual_host([route_to("plain")])])
+    listener["listener_filters"] = [{"name": "envoy.filters.listener.tls_inspector", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"}}]
+    listener["filter_chains"] = [
+        chain("exact", {"server_names": ["server.local"], "transport_protocol": "tls"}, True),
+        chain("wild", {"server_names": ["*.example.com"], "transport_protocol": "tls"}, True),
+        chain("plain", {"transport_protocol": "raw_buffer"}, False),
+    ]
+    proxy = remora(bootstrap([listener], [static_cluster(n, b.port) for n, b in backends.items()]))
+
+    assert https(proxy, certs).stdout == b"exact"
+    wild = curl("-k", "--resolve", f"api.example.com:{proxy.port}:127.0.0.1",
+                f"https://api.example.com:{proxy.port}/")
+    assert wild.stdout == b"wild", wild.stderr
+    assert http_request(proxy.port).body == b"plain"
+    # A TLS connection for a name no chain serves finds no chain: closed, counted.
+    unknown = curl("-k", "--resolve", f"unknown.test:{proxy.port}:127.0.0.1",
+                   f"https://unknown.test:{proxy.port}/")
+    assert unknown.returncode != 0
+    assert listener_stat(proxy, "no_filter_chain_match") == 1
+    assert [len(b.requests) for b in backends.values()] == [1, 1, 1]
