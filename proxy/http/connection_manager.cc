@@ -309,8 +309,10 @@ void ConnectionManager::onBelowLowWatermark() {
 
 void ConnectionManager::onTlsHandshake() {
   if (!ssl_stats_) return;
+  const network::tls::TlsSession& tls = *connection_->tls();
   ssl_stats_->handshake.inc();
-  if (!connection_->tls()->peerIdentity().has_certificate) ssl_stats_->no_certificate.inc();
+  ssl_stats_->recordNegotiated(tls.version(), tls.cipher());
+  if (!tls.peerIdentity().has_certificate) ssl_stats_->no_certificate.inc();
 }
 
 void ConnectionManager::onTlsFailure(network::tls::TlsFailure failure) {

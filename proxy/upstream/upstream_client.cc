@@ -62,7 +62,11 @@ void UpstreamClient::onClosed(network::CloseReason reason) {
   loseStreams(false, "connection_termination");
 }
 
-void UpstreamClient::onTlsHandshake() { pool_.clusterStats().ssl.handshake.inc(); }
+void UpstreamClient::onTlsHandshake() {
+  stats::SslStats& ssl = pool_.clusterStats().ssl;
+  ssl.handshake.inc();
+  ssl.recordNegotiated(connection_.tls()->version(), connection_.tls()->cipher());
+}
 
 void UpstreamClient::onTlsFailure(network::tls::TlsFailure failure) {
   stats::SslStats& ssl = pool_.clusterStats().ssl;
