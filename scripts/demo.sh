@@ -10,6 +10,8 @@ bash scripts/build.sh release
 
 run_dir=$(mktemp -d /tmp/remora-demo.XXXXXX)
 mkdir -p "$run_dir/html"
+# nginx workers run unprivileged: they must be able to read the document root.
+chmod 755 "$run_dir" "$run_dir/html"
 echo "hello from the demo upstream" > "$run_dir/html/index.html"
 cat > "$run_dir/nginx.conf" <<CONF
 daemon off;

@@ -17,9 +17,9 @@ from harness import (LOOPBACK, ROUTER_FILTER, HttpClient, bootstrap, build_reque
 from telemetry_support import HEALTH_CHECK_FILTER, stats, wait_for_stats, with_top_level
 
 DOCUMENTED_PATHS = ["/", "/help", "/ready", "/server_info", "/stats", "/stats/prometheus",
-                    "/clusters", "/listeners", "/config_dump", "/runtime", "/runtime_modify",
-                    "/memory", "/logging", "/healthcheck/fail", "/healthcheck/ok",
-                    "/drain_listeners", "/reset_counters", "/quitquitquit"]
+                    "/clusters", "/listeners", "/certs", "/config_dump", "/runtime",
+                    "/runtime_modify", "/memory", "/logging", "/healthcheck/fail",
+                    "/healthcheck/ok", "/drain_listeners", "/reset_counters", "/quitquitquit"]
 REFUSAL = (405, b"This endpoint requires POST.\n")
 NODE = {"id": "sidecar-7", "cluster": "checkout"}
 RUNTIME = {"layers": [
