@@ -185,11 +185,21 @@ class Remora(Target):
         else:
             self.h2_unsupported = "n/a (no HTTP/2 yet)"
 
+    config_template = "remora.yaml"
+
     def command(self, workers, upstream):
         self.port, admin_port = procs.free_ports(2)
-        conf = self._render("remora.yaml", "yaml", workers, upstream, {"ADMIN_PORT": admin_port})
+        conf = self._render(self.config_template, "yaml", workers, upstream,
+                            {"ADMIN_PORT": admin_port})
         return [self.binary, "-c", conf, "--concurrency", str(workers), "-l", "warning",
                 "--drain-time-s", "1"]
+
+
+class RemoraWithAccessLog(Remora):
+    """Remora with a file access log in Envoy's default format: the cost of logging."""
+
+    name = "remora-log"
+    config_template = "remora-accesslog.yaml"
 
 
 class Nginx(Target):
@@ -223,6 +233,7 @@ def make_targets(launcher, remora_binary, names):
     factories = {
         "direct": lambda: Direct(launcher),
         "remora": lambda: Remora(launcher, remora_binary),
+        "remora-log": lambda: RemoraWithAccessLog(launcher, remora_binary),
         "nginx": lambda: Nginx(launcher),
         "haproxy": lambda: HAProxy(launcher),
         "nghttpx": lambda: Nghttpx(launcher),
@@ -230,4 +241,4 @@ def make_targets(launcher, remora_binary, names):
     return [factories[n]() for n in names]
 
 
-ALL_TARGETS = ["direct", "remora", "nginx", "haproxy", "nghttpx"]
+ALL_TARGETS = ["direct", "remora", "remora-log", "nginx", "haproxy", "nghttpx"]

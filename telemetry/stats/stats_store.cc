@@ -19,8 +19,10 @@ const char* kindPrefix(ScopeKind kind) {
       return "tcp";
     case ScopeKind::Server:
       return "server";
-        case ScopeKind::AccessLog: return "access_log";
-    case ScopeKind::Route: return "vhost";
+    case ScopeKind::AccessLog:
+      return "access_log";
+    case ScopeKind::Route:
+      return "vhost";
   }
   return "";
 }
@@ -87,7 +89,7 @@ template <typename S>
 void mergeCodes(const Scope<S>&, ScopeKind, std::vector<MergedStat>&) {}
 
 template <typename S>
-  requires requires(S s) { s.upstream_rq_by_code; }
+requires requires(S s) { s.upstream_rq_by_code; }
 void mergeCodes(const Scope<S>& scope, ScopeKind kind, std::vector<MergedStat>& out) {
   for (int code = ResponseCodeCounters::kMin; code <= ResponseCodeCounters::kMax; ++code) {
     uint64_t total = 0;
@@ -109,7 +111,7 @@ void mergeSsl(const Scope<S>&, ScopeKind, std::vector<MergedStat>&) {}
 // ssl.versions.<version> and ssl.ciphers.<cipher>: each shard has its own slot order,
 // so the names are added up by name.
 template <typename S>
-  requires requires(S s) { s.ssl.versions; }
+requires requires(S s) { s.ssl.versions; }
 void mergeSsl(const Scope<S>& scope, ScopeKind kind, std::vector<MergedStat>& out) {
   std::map<std::string, uint64_t> totals;
   for (const auto& shard : scope.shards()) {
@@ -184,7 +186,8 @@ Scope<ListenerStats>& Store::listenerScope(const std::string& address) {
 Scope<TcpProxyStats>& Store::tcpScope(const std::string& stat_prefix) {
   return getOrCreate(tcp_, stat_prefix, "tcp", {{"envoy_tcp_prefix", stat_prefix}});
 }
-Scope<RouteStats>& Store::routeScope(const std::string& virtual_host, const std::string& stat_prefix) {
+Scope<RouteStats>& Store::routeScope(const std::string& virtual_host,
+                                     const std::string& stat_prefix) {
   return getOrCreate(routes_, virtual_host + ".route." + stat_prefix, "vhost",
                      {{"envoy_virtual_host", virtual_host}, {"envoy_route", stat_prefix}});
 }
@@ -198,8 +201,7 @@ void sortByStat(std::vector<MergedStat>& out, size_t first) {
 }  // namespace
 
 template <typename S>
-void Store::mergeShards(const Scope<S>& scope, ScopeKind kind,
-                        std::vector<MergedStat>& out) const {
+void Store::mergeShards(const Scope<S>& scope, ScopeKind kind, std::vector<MergedStat>& out) const {
   const size_t first = out.size();
   bool create = true;
   for (const auto& shard : scope.shards()) {

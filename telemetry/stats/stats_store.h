@@ -24,7 +24,8 @@ using Tags = std::vector<std::pair<std::string, std::string>>;
 template <typename S>
 class Scope {
  public:
-  Scope(std::string name, size_t shards, Tags tags = {}) : name_(std::move(name)), tags_(std::move(tags)) {
+  Scope(std::string name, size_t shards, Tags tags = {})
+      : name_(std::move(name)), tags_(std::move(tags)) {
     for (size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<S>());
   }
   const std::string& name() const { return name_; }
@@ -45,7 +46,7 @@ struct MergedStat {
   ScopeKind kind = ScopeKind::Server;
   const std::string* scope = nullptr;  // cluster name, stat prefix, ...; empty for server
   const Tags* tags = nullptr;
-  std::string stat;                    // "upstream_rq_total", "upstream_rq_503"
+  std::string stat;  // "upstream_rq_total", "upstream_rq_503"
   uint64_t counter = 0;
   int64_t gauge = 0;
   const HistogramBounds* bounds = nullptr;

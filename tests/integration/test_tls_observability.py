@@ -10,13 +10,14 @@ import socket
 import ssl
 import subprocess
 import time
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from harness import (REPO_ROOT, bootstrap, curl, http_listener, http_request, respond, route_to,
-                     static_cluster, virtual_host)
+                     static_cluster, tcp_listener, virtual_host)
 from telemetry_support import file_access_log, wait_for_lines
 
 TLS_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext"
@@ -148,6 +149,29 @@ def test_access_log_has_peer_identity_tls_version_cipher_and_sni(remora, upstrea
     ]
 
 
+def test_tcp_proxy_session_logs_its_tls(remora, echo_server, certs, tmp_path):
+    echo = echo_server()
+    log = tmp_path / "tcp.log"
+    template = "%DOWNSTREAM_PEER_URI_SAN% %DOWNSTREAM_TLS_VERSION% %REQUESTED_SERVER_NAME%\n"
+    listener = tcp_listener("echo", access_log=[file_access_log(log, {"text_format": template})])
+    listener["filter_chains"][0]["transport_socket"] = {
+        "name": "envoy.transport_sockets.tls", "typed_config": {
+            "@type": TLS_TYPE, "require_client_certificate": True, "common_tls_context": {
+                "tls_certificates": [
+                    {"certificate_chain": {"filename": str(certs / "server.crt")},
+                     "private_key": {"filename": str(certs / "server.key")}}],
+                "validation_context": {"trusted_ca": {"filename": str(certs / "ca.crt")}}}}}
+    proxy = remora(bootstrap([listener], [static_cluster("echo", echo.port)]))
+
+    context = ssl.create_default_context(cafile=str(certs / "ca.crt"))
+    context.load_cert_chain(str(certs / "client.crt"), str(certs / "client.key"))
+    with context.wrap_socket(socket.create_connection(("127.0.0.1", proxy.port), timeout=5),
+                             server_hostname="server.local") as sock:
+        sock.sendall(b"ping")
+        assert sock.recv(4) == b"ping"
+    assert wait_for_lines(log, 1) == [f"{CLIENT_SAN_URI} TLSv1.3 server.local"]
+
+
 def test_ssl_versions_and_ciphers_count_each_handshake(remora, upstream, certs):
     backend = upstream(respond(200, b"ok"))
     terminator = remora(bootstrap(
@@ -169,24 +193,25 @@ def test_ssl_versions_and_ciphers_count_each_handshake(remora, upstream, certs):
                             [upstream_tls]))
     assert http_request(edge.port).status == 200
 
+    cluster_stats = stats(edge, r"cluster\.tls_backend\.ssl\.(versions|ciphers|handshake)")
+    # The edge negotiated OpenSSL's preferred TLS 1.3 suite, whichever it is.
+    cipher_prefix = "cluster.tls_backend.ssl.ciphers."
+    edge_cipher, = [name[len(cipher_prefix):] for name in cluster_stats
+                    if name.startswith(cipher_prefix)]
+    assert cluster_stats == {
+        "cluster.tls_backend.ssl.handshake": 1,
+        "cluster.tls_backend.ssl.versions.TLSv1.3": 1,
+        cipher_prefix + edge_cipher: 1,
+    }
+    # The terminator saw the same handshake from the server side.
+    ciphers = Counter({"TLS_AES_128_GCM_SHA256": 3, "ECDHE-ECDSA-AES256-GCM-SHA384": 1})
+    ciphers[edge_cipher] += 1
     prefix = f"listener.127.0.0.1_{terminator.port}.ssl."
-    listener_stats = stats(terminator, re.escape(prefix) + "(versions|ciphers|handshake)")
-    # The edge's handshake used OpenSSL's preferred TLS 1.3 suite.
-    edge_cipher = next(name[len(prefix + "ciphers."):] for name in listener_stats
-                       if name.startswith(prefix + "ciphers.TLS_AES_")
-                       and name != prefix + "ciphers.TLS_AES_128_GCM_SHA256")
-    assert listener_stats == {
+    assert stats(terminator, re.escape(prefix) + "(versions|ciphers|handshake)") == {
         prefix + "handshake": 5,
         prefix + "versions.TLSv1.3": 4,
         prefix + "versions.TLSv1.2": 1,
-        prefix + "ciphers.TLS_AES_128_GCM_SHA256": 3,
-        prefix + "ciphers.ECDHE-ECDSA-AES256-GCM-SHA384": 1,
-        prefix + f"ciphers.{edge_cipher}": 1,
-    }
-    assert stats(edge, r"cluster\.tls_backend\.ssl\.(versions|ciphers|handshake)") == {
-        "cluster.tls_backend.ssl.handshake": 1,
-        "cluster.tls_backend.ssl.versions.TLSv1.3": 1,
-        f"cluster.tls_backend.ssl.ciphers.{edge_cipher}": 1,
+        **{prefix + "ciphers." + name: count for name, count in ciphers.items()},
     }
 
     address = f"127.0.0.1_{terminator.port}"
@@ -196,8 +221,8 @@ def test_ssl_versions_and_ciphers_count_each_handshake(remora, upstream, certs):
             f'envoy_listener_address="{address}"}} 1\n'
             f'envoy_listener_ssl_versions{{envoy_ssl_version="TLSv1.3",'
             f'envoy_listener_address="{address}"}} 4\n') in exposition, exposition
-    assert (f'envoy_listener_ssl_ciphers{{envoy_ssl_cipher="TLS_AES_128_GCM_SHA256",'
-            f'envoy_listener_address="{address}"}} 3\n') in exposition, exposition
+    assert (f'envoy_listener_ssl_ciphers{{envoy_ssl_cipher="ECDHE-ECDSA-AES256-GCM-SHA384",'
+            f'envoy_listener_address="{address}"}} 1\n') in exposition, exposition
     edge_exposition = edge.admin("GET", "/stats/prometheus").body.decode()
     assert (f'envoy_cluster_ssl_ciphers{{cipher_suite="{edge_cipher}",'
             f'envoy_cluster_name="tls_backend"}} 1\n') in edge_exposition, edge_exposition
@@ -207,7 +232,8 @@ def test_ssl_versions_and_ciphers_count_each_handshake(remora, upstream, certs):
 
 def expected_details(cert: Path, sans: list[dict]) -> dict:
     return {"path": str(cert),
-            "serial_number": format(int(openssl_field(cert, "serial"), 16), "x"),
+            # Whole bytes in lower-case hex, as Envoy prints it; openssl in upper case.
+            "serial_number": openssl_field(cert, "serial").lower(),
             "subject_alt_names": sans,
             "valid_from": rfc3339(openssl_time(cert, "startdate")),
             "expiration_time": rfc3339(openssl_time(cert, "enddate"))}
