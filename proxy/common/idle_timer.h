@@ -48,3 +48,50 @@ class IdleTimer {
 };
 
 }  // namespace remora
+
+namespace remora {
+
+// A deadline that is set and cleared far more often than it fires (a request
+// head must arrive within N seconds; nearly every one does): setting and clearing
+// only record the deadline, and the underlying timer, armed at most once per
+// period, re-arms itself when it fires early.
+class DeadlineTimer {
+ public:
+  DeadlineTimer(uv_loop_t* loop, std::function<void()> on_expired)
+      : loop_(loop), timer_(loop, [this] { onFire(); }), on_expired_(std::move(on_expired)) {}
+
+  // Expires `timeout` from now unless cleared first; zero means never.
+  void set(std::chrono::milliseconds timeout) {
+    if (timeout.count() <= 0) {
+      clear();
+      return;
+    }
+    deadline_ = uv_now(loop_) + static_cast<uint64_t>(timeout.count());
+    if (!timer_.armed()) timer_.arm(timeout);
+  }
+  void clear() { deadline_ = 0; }
+  bool pending() const { return deadline_ != 0; }
+  void stop() {
+    deadline_ = 0;
+    timer_.disarm();
+  }
+
+ private:
+  void onFire() {
+    if (deadline_ == 0) return;
+    const uint64_t now = uv_now(loop_);
+    if (now < deadline_) {
+      timer_.arm(std::chrono::milliseconds(deadline_ - now));
+      return;
+    }
+    deadline_ = 0;
+    on_expired_();
+  }
+
+  uv_loop_t* loop_;
+  Timer timer_;
+  std::function<void()> on_expired_;
+  uint64_t deadline_ = 0;  // loop time in ms; 0: none
+};
+
+}  // namespace remora

@@ -155,6 +155,8 @@ class ServerCodec {
   // closes it after the current response).
   virtual void goAway() {}
   // Streams whose request arrived and whose response is not complete (HTTP/1: 0 or 1).
+  // HTTP/1: bytes of a pipelined request wait for resume(). (HTTP/2 has none.)
+  virtual bool hasBufferedInput() const { return false; }
   virtual size_t activeStreams() const = 0;
 };
 

@@ -133,8 +133,8 @@ void ConnectionManager::onData(std::string_view data) {
 void ConnectionManager::armRequestHeadersTimer() {
   // The idle timer keeps running until a request starts: a trickle of bytes
   // that never forms a request head does not keep the connection open.
-  if (!request_headers_timer_.armed()) {
-    request_headers_timer_.arm(config_->config.request_headers_timeout);
+  if (!request_headers_timer_.pending()) {
+    request_headers_timer_.set(config_->config.request_headers_timeout);
   }
 }
 
@@ -214,7 +214,7 @@ RequestDecoder& ConnectionManager::newStream(ResponseEncoder& encoder) {
 
 void ConnectionManager::onRequestHeadersComplete() {
   stream_headers_received_ = true;
-  request_headers_timer_.disarm();
+  request_headers_timer_.clear();
 }
 
 void ConnectionManager::onStreamFinished(ActiveStream& stream, bool reset) {
@@ -243,7 +243,7 @@ void ConnectionManager::onStreamFinished(ActiveStream& stream, bool reset) {
   paused_for_pipeline_ = false;
   updateReadEnabled();
   idle_timer_.touch();
-  resume_timer_.fireSoon();
+  if (codec_->hasBufferedInput()) resume_timer_.fireSoon();
 }
 
 void ConnectionManager::closeIfDrained() {
@@ -293,7 +293,7 @@ void ConnectionManager::onClosed(network::CloseReason reason) {
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - opened_)
           .count());
   idle_timer_.stop();
-  request_headers_timer_.disarm();
+  request_headers_timer_.stop();
   resume_timer_.disarm();
   resetAllStreams();
   notifyClosed();

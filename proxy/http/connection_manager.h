@@ -99,7 +99,7 @@ class ConnectionManager : public network::DownstreamConnection,
   bool closed_ = false;
   bool stream_headers_received_ = false;
   IdleTimer idle_timer_;
-  Timer request_headers_timer_;
+  DeadlineTimer request_headers_timer_;
   Timer resume_timer_;
 };
 

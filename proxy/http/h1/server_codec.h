@@ -34,6 +34,7 @@ class ServerConnection final : public ServerCodec, public ResponseEncoder, priva
   DispatchResult resume() override;
   bool streamActive() const override { return stream_active_; }
   bool upgraded() const override { return upgraded_; }
+  bool hasBufferedInput() const override { return !pending_.empty(); }
   bool closeAfterResponse() const override { return close_after_response_; }
   void onEof() override;
   Protocol protocol() const override { return Protocol::Http11; }
