@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything Remora needs to build, run and test on Debian bookworm.
+# Installs everything Remora needs to build, run and test on Debian bookworm, plus
+# any packages named as arguments (bench/install-deps.sh adds the peers).
 # Idempotent: packages already present are left as they are.
 set -euo pipefail
 
@@ -10,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   curl python3 python3-pytest nginx-light netcat-openbsd procps
   prometheus nghttp2-client nghttp2-server python3-grpcio
+  "$@"
 )
 
 missing=()

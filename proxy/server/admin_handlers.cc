@@ -9,6 +9,7 @@
 #include <fstream>
 #include <limits>
 
+#include "proxy/common/json.h"
 #include "proxy/common/logger.h"
 #include "proxy/server/server.h"
 #include "proxy/server/version.h"
@@ -20,39 +21,7 @@ namespace {
 constexpr const char* kText = "text/plain; charset=UTF-8";
 constexpr const char* kJson = "application/json";
 
-std::string jsonEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
-
-std::string quoted(std::string_view s) { return "\"" + jsonEscape(s) + "\""; }
+std::string quoted(std::string_view s) { return jsonQuoted(s); }
 
 // Query parameters of an admin request ("a=1&b"), percent-decoding '+' and %XX.
 std::map<std::string, std::string> queryParams(std::string_view query) {

@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "proxy/common/json.h"
 #include "proxy/http/grpc.h"
 
 namespace remora::telemetry {
@@ -402,39 +403,6 @@ void appendText(const Value& value, bool omit_empty_values, std::string& out) {
       appendNumber(value.number, out);
       return;
   }
-}
-
-void appendJsonString(std::string_view text, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += "\\u00";
-          out += kHex[(c >> 4) & 0xf];
-          out += kHex[c & 0xf];
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
 }
 
 void appendPieces(const std::vector<Piece>& pieces, const LogContext& context,
