@@ -3,7 +3,7 @@
 #include "proxy/http/h1/server_codec.h"
 #include "proxy/http/h2/server_codec.h"
 #include "proxy/http/header_utility.h"
-#include "proxy/network/tls/tls_session.h"
+#include "proxy/network/tls/tls_stats.h"
 #include "proxy/router/route_table.h"
 
 namespace remora::http {
@@ -308,30 +308,11 @@ void ConnectionManager::onBelowLowWatermark() {
 }
 
 void ConnectionManager::onTlsHandshake() {
-  if (!ssl_stats_) return;
-  const network::tls::TlsSession& tls = *connection_->tls();
-  ssl_stats_->handshake.inc();
-  ssl_stats_->recordNegotiated(tls.version(), tls.cipher());
-  if (!tls.peerIdentity().has_certificate) ssl_stats_->no_certificate.inc();
+  if (ssl_stats_) network::tls::recordHandshake(*connection_->tls(), *ssl_stats_);
 }
 
 void ConnectionManager::onTlsFailure(network::tls::TlsFailure failure) {
-  if (!ssl_stats_) return;
-  using network::tls::TlsFailure;
-  switch (failure) {
-    case TlsFailure::FailVerifyNoCert:
-      ssl_stats_->fail_verify_no_cert.inc();
-      break;
-    case TlsFailure::FailVerifyError:
-      ssl_stats_->fail_verify_error.inc();
-      break;
-    case TlsFailure::FailVerifySan:
-      ssl_stats_->fail_verify_san.inc();
-      break;
-    default:
-      ssl_stats_->connection_error.inc();
-      break;
-  }
+  if (ssl_stats_) network::tls::recordFailure(failure, *ssl_stats_);
 }
 
 void ConnectionManager::write(std::string_view bytes) {

@@ -72,8 +72,8 @@ std::unique_ptr<network::DownstreamConnection> ActiveListener::serve(
     owner = std::make_unique<http::ConnectionManager>(worker_.context(), chain.http,
                                                       std::move(connection), &stats_.ssl);
   } else {
-    owner =
-        std::make_unique<tcp::TcpProxySession>(worker_.context(), chain.tcp, std::move(connection));
+    owner = std::make_unique<tcp::TcpProxySession>(worker_.context(), chain.tcp,
+                                                   std::move(connection), &stats_.ssl);
   }
   raw.injectReceived(already_read);
   return owner;

@@ -1,5 +1,6 @@
 #include "proxy/tcp/tcp_proxy.h"
 
+#include "proxy/network/tls/tls_stats.h"
 #include "proxy/stream/downstream_tls_info.h"
 
 namespace remora::tcp {
@@ -27,11 +28,13 @@ const std::string& TcpProxyConfig::pickCluster(uint64_t random_value) const {
 
 TcpProxySession::TcpProxySession(filters::FilterContext& context,
                                  std::shared_ptr<const TcpProxyConfig> config,
-                                 std::unique_ptr<TcpConnection> downstream)
+                                 std::unique_ptr<TcpConnection> downstream,
+                                 stats::SslStats* ssl_stats)
     : context_(context),
       config_(std::move(config)),
       downstream_(std::move(downstream)),
       stats_(config_->stats.shard(context.resources.thread_index)),
+      ssl_stats_(ssl_stats),
       idle_timer_(context.resources.loop, [this] {
         stats_.idle_timeout.inc();
         closeBoth();
@@ -82,6 +85,11 @@ void TcpProxySession::onUpstreamConnected() {
 
 void TcpProxySession::onDownstreamTlsHandshake() {
   stream::setDownstreamTls(*downstream_->tls(), info_);
+  if (ssl_stats_) network::tls::recordHandshake(*downstream_->tls(), *ssl_stats_);
+}
+
+void TcpProxySession::onDownstreamTlsFailure(network::tls::TlsFailure failure) {
+  if (ssl_stats_) network::tls::recordFailure(failure, *ssl_stats_);
 }
 
 void TcpProxySession::onData(bool from_upstream, std::string_view data) {

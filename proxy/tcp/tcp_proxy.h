@@ -30,8 +30,10 @@ struct TcpProxyConfig {
 
 class TcpProxySession : public network::DownstreamConnection {
  public:
+  // `ssl_stats`: the listener's ssl.* counters when the connection is TLS.
   TcpProxySession(filters::FilterContext& context, std::shared_ptr<const TcpProxyConfig> config,
-                  std::unique_ptr<network::TcpConnection> downstream);
+                  std::unique_ptr<network::TcpConnection> downstream,
+                  stats::SslStats* ssl_stats = nullptr);
   ~TcpProxySession() override;
 
   void startDrain() override {}  // a TCP stream has no boundary to stop at
@@ -50,6 +52,9 @@ class TcpProxySession : public network::DownstreamConnection {
     void onTlsHandshake() override {
       if (!upstream) session.onDownstreamTlsHandshake();
     }
+    void onTlsFailure(network::tls::TlsFailure failure) override {
+      if (!upstream) session.onDownstreamTlsFailure(failure);
+    }
     TcpProxySession& session;
     bool upstream;
   };
@@ -57,6 +62,7 @@ class TcpProxySession : public network::DownstreamConnection {
   void connectUpstream();
   void onUpstreamConnected();
   void onDownstreamTlsHandshake();
+  void onDownstreamTlsFailure(network::tls::TlsFailure failure);
   void onData(bool from_upstream, std::string_view data);
   void onEof(bool from_upstream);
   void onSideClosed(bool upstream, network::CloseReason reason);
@@ -74,6 +80,7 @@ class TcpProxySession : public network::DownstreamConnection {
   Side upstream_side_{*this, true};
   upstream::ThreadLocalCluster* cluster_ = nullptr;
   stats::TcpProxyStats& stats_;
+  stats::SslStats* ssl_stats_;
   stats::ClusterStats* cluster_stats_ = nullptr;
   bool upstream_counted_ = false;  // in the cluster's upstream_cx_active
   stream::StreamInfo info_;

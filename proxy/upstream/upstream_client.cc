@@ -2,7 +2,7 @@
 
 #include "proxy/http/h1/client_codec.h"
 #include "proxy/http/h2/client_codec.h"
-#include "proxy/network/tls/tls_session.h"
+#include "proxy/network/tls/tls_stats.h"
 #include "proxy/upstream/conn_pool.h"
 
 namespace remora::upstream {
@@ -63,28 +63,11 @@ void UpstreamClient::onClosed(network::CloseReason reason) {
 }
 
 void UpstreamClient::onTlsHandshake() {
-  stats::SslStats& ssl = pool_.clusterStats().ssl;
-  ssl.handshake.inc();
-  ssl.recordNegotiated(connection_.tls()->version(), connection_.tls()->cipher());
+  network::tls::recordHandshake(*connection_.tls(), pool_.clusterStats().ssl);
 }
 
 void UpstreamClient::onTlsFailure(network::tls::TlsFailure failure) {
-  stats::SslStats& ssl = pool_.clusterStats().ssl;
-  using network::tls::TlsFailure;
-  switch (failure) {
-    case TlsFailure::FailVerifyNoCert:
-      ssl.fail_verify_no_cert.inc();
-      break;
-    case TlsFailure::FailVerifyError:
-      ssl.fail_verify_error.inc();
-      break;
-    case TlsFailure::FailVerifySan:
-      ssl.fail_verify_san.inc();
-      break;
-    default:
-      ssl.connection_error.inc();
-      break;
-  }
+  network::tls::recordFailure(failure, pool_.clusterStats().ssl);
 }
 
 void UpstreamClient::onAboveHighWatermark() {
