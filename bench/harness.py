@@ -326,6 +326,9 @@ def main():
                     + "\nJSON: [results/latest.json](results/latest.json), plot: "
                       "[results/latest.png](results/latest.png). How to read these figures: "
                       "[README.md](README.md).\n")
+            # Hand-kept: micro benchmark figures and the before/after history.
+            with open(os.path.join(BENCH_DIR, "HISTORY.md")) as history:
+                f.write("\n" + history.read())
     print(text)
     print(f"wrote {stem}.json, {stem}.md, {stem}.png")
 
