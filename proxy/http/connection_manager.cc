@@ -2,9 +2,7 @@
 
 #include "proxy/http/h1/server_codec.h"
 #include "proxy/http/h2/server_codec.h"
-#include "proxy/http/header_utility.h"
 #include "proxy/network/tls/tls_stats.h"
-#include "proxy/router/route_table.h"
 
 namespace remora::http {
 
