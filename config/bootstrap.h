@@ -228,6 +228,9 @@ struct FilterChain {
   // Exactly one terminal network filter per chain in this release.
   std::optional<HttpConnectionManager> http_connection_manager;
   std::optional<TcpProxy> tcp_proxy;
+  // envoy.filters.network.rbac's typed_config, ahead of tcp_proxy only; parsed by
+  // filters/rbac when the listener is built.
+  std::optional<ConfigNode> network_rbac;
   std::optional<TransportSocket> transport_socket;
 };
 

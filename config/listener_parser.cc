@@ -1,5 +1,5 @@
-// config.listener.v3.Listener and its two terminal network filters:
-// http_connection_manager and tcp_proxy.
+// config.listener.v3.Listener and its network filters: the terminal
+// http_connection_manager or tcp_proxy, optionally after envoy.filters.network.rbac.
 #include <algorithm>
 #include <cctype>
 
@@ -16,6 +16,9 @@ constexpr std::string_view kHttpConnectionManagerType =
 constexpr std::string_view kTcpProxyName = "envoy.filters.network.tcp_proxy";
 constexpr std::string_view kTcpProxyType =
     "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
+constexpr std::string_view kNetworkRbacName = "envoy.filters.network.rbac";
+constexpr std::string_view kNetworkRbacType =
+    "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC";
 
 void parseHttpFilters(const ConfigNode& node, const ParseContext& ctx,
                       std::vector<HttpFilterEntry>& filters) {
@@ -176,35 +179,69 @@ TcpProxy parseTcpProxy(const ConfigNode& node, const ParseContext& ctx) {
   return proxy;
 }
 
+// The network filter's name, one of those Remora implements.
+std::string networkFilterName(const ConfigNode& filter, const ParseContext& ctx) {
+  checkFields(filter, ctx, {"name", "typed_config"});
+  const ConfigNode name_node = filter.required("name");
+  std::string name = name_node.asString();
+  if (name != kHttpConnectionManagerName && name != kTcpProxyName && name != kNetworkRbacName) {
+    name_node.fail("unknown network filter '" + name +
+                   "' (supported: " + std::string(kHttpConnectionManagerName) + ", " +
+                   std::string(kTcpProxyName) + ", " + std::string(kNetworkRbacName) + ")");
+  }
+  return name;
+}
+
+// The filter's typed_config, whose @type must be the one of the filter's name.
+ConfigNode networkFilterTypedConfig(const ConfigNode& filter, const std::string& name) {
+  const ConfigNode typed_config = filter.required("typed_config");
+  const ConfigNode type_node = typed_config.required("@type");
+  const std::string_view expected_type = name == kHttpConnectionManagerName
+                                             ? kHttpConnectionManagerType
+                                         : name == kTcpProxyName ? kTcpProxyType
+                                                                 : kNetworkRbacType;
+  if (type_node.asString() != expected_type) {
+    type_node.fail("@type '" + type_node.asString() + "' does not match filter '" + name +
+                   "' (expected '" + std::string(expected_type) + "')");
+  }
+  return typed_config;
+}
+
 FilterChain parseFilterChain(const ConfigNode& node, const ParseContext& ctx) {
   checkFields(node, ctx, {"name", "filters", "transport_socket", "filter_chain_match"});
   node.stringOr("name", "");  // type-checked only: nothing refers to a chain by name yet
   const ConfigNode filters = node.required("filters");
   const std::vector<ConfigNode> elements = filters.elements();
-  if (elements.size() != 1) {
+  if (elements.empty() || elements.size() > 2) {
     filters.fail(
-        "exactly one network filter (http_connection_manager or tcp_proxy) is supported per "
-        "filter chain, found " +
-        std::to_string(elements.size()));
+        "a filter chain takes one terminal network filter (http_connection_manager or "
+        "tcp_proxy), optionally preceded by " +
+        std::string(kNetworkRbacName) + ", found " + std::to_string(elements.size()) + " filters");
   }
-  const ConfigNode& filter = elements.front();
-  checkFields(filter, ctx, {"name", "typed_config"});
-  const ConfigNode name_node = filter.required("name");
-  const std::string name = name_node.asString();
-  if (name != kHttpConnectionManagerName && name != kTcpProxyName) {
-    name_node.fail("unknown network filter '" + name +
-                   "' (supported: " + std::string(kHttpConnectionManagerName) + ", " +
-                   std::string(kTcpProxyName) + ")");
+  const ConfigNode& terminal = elements.back();
+  const std::string name = networkFilterName(terminal, ctx);
+  if (name == kNetworkRbacName) {
+    terminal.required("name").fail(std::string(kNetworkRbacName) + " must be followed by " +
+                                   std::string(kTcpProxyName));
   }
   const bool is_hcm = name == kHttpConnectionManagerName;
-  const ConfigNode typed_config = filter.required("typed_config");
-  const ConfigNode type_node = typed_config.required("@type");
-  const std::string_view expected_type = is_hcm ? kHttpConnectionManagerType : kTcpProxyType;
-  if (type_node.asString() != expected_type) {
-    type_node.fail("@type '" + type_node.asString() + "' does not match filter '" + name +
-                   "' (expected '" + std::string(expected_type) + "')");
-  }
   FilterChain chain;
+  if (elements.size() == 2) {
+    const ConfigNode& first = elements.front();
+    const std::string first_name = networkFilterName(first, ctx);
+    if (first_name != kNetworkRbacName) {
+      first.required("name").fail("'" + first_name +
+                                  "' is a terminal filter and must be the chain's last");
+    }
+    if (is_hcm) {
+      first.required("name").fail(
+          std::string(kNetworkRbacName) + " in front of " +
+          std::string(kHttpConnectionManagerName) +
+          " is not supported (use envoy.filters.http.rbac in its http_filters)");
+    }
+    chain.network_rbac = networkFilterTypedConfig(first, first_name);
+  }
+  const ConfigNode typed_config = networkFilterTypedConfig(terminal, name);
   if (is_hcm) {
     chain.http_connection_manager = parseHttpConnectionManager(typed_config, ctx);
   } else {

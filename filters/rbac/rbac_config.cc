@@ -37,6 +37,16 @@ router::StringMatcher parseStringMatcher(const ConfigNode& node) {
   return router::StringMatcher(config::detail::parseStringMatcher(node, {}));
 }
 
+// Which filter the rules are for: header and url_path mean nothing to a TCP stream.
+enum class RuleScope { Http, Network };
+
+// Refuses a header or url_path matcher in network RBAC rules.
+void requireHttpScope(const ConfigNode& value, std::string_view kind, RuleScope scope) {
+  if (scope == RuleScope::Network) {
+    value.fail("'" + std::string(kind) + "' is not supported by envoy.filters.network.rbac");
+  }
+}
+
 MatcherPtr parseHeader(const ConfigNode& node) {
   return headerMatcher(router::HeaderMatcher(config::parseHeaderMatcher(node)));
 }
@@ -62,10 +72,11 @@ CidrRange parseCidrRange(const ConfigNode& node) {
 }
 
 template <typename ParseOne>
-std::vector<MatcherPtr> parseEach(const std::vector<ConfigNode>& nodes, ParseOne parse_one) {
+std::vector<MatcherPtr> parseEach(const std::vector<ConfigNode>& nodes, RuleScope scope,
+                                  ParseOne parse_one) {
   std::vector<MatcherPtr> matchers;
   matchers.reserve(nodes.size());
-  for (const ConfigNode& node : nodes) matchers.push_back(parse_one(node));
+  for (const ConfigNode& node : nodes) matchers.push_back(parse_one(node, scope));
   return matchers;
 }
 
@@ -75,7 +86,7 @@ void requireTrue(const ConfigNode& node) {
 }
 
 // envoy.config.rbac.v3.Permission
-MatcherPtr parsePermission(const ConfigNode& node) {
+MatcherPtr parsePermission(const ConfigNode& node, RuleScope scope) {
   node.expectFields({"and_rules", "or_rules", "any", "header", "url_path", "destination_ip",
                      "destination_port", "destination_port_range", "metadata", "not_rule",
                      "requested_server_name", "matcher", "uri_template"});
@@ -86,13 +97,14 @@ MatcherPtr parsePermission(const ConfigNode& node) {
   const ConfigNode value = node.required(kind);
   if (kind == "and_rules" || kind == "or_rules") {
     value.expectFields({"rules"});
-    std::vector<MatcherPtr> rules = parseEach(nonEmptyList(value, "rules"), parsePermission);
+    std::vector<MatcherPtr> rules = parseEach(nonEmptyList(value, "rules"), scope, parsePermission);
     return kind == "and_rules" ? allOf(std::move(rules)) : anyOf(std::move(rules));
   }
   if (kind == "any") {
     requireTrue(value);
     return anyMatcher();
   }
+  if (kind == "header" || kind == "url_path") requireHttpScope(value, kind, scope);
   if (kind == "header") return parseHeader(value);
   if (kind == "url_path") return parseUrlPath(value);
   if (kind == "destination_port") {
@@ -100,11 +112,11 @@ MatcherPtr parsePermission(const ConfigNode& node) {
     if (port > 65535) value.fail("port must be at most 65535");
     return destinationPortMatcher(port);
   }
-  return negated(parsePermission(value));  // not_rule
+  return negated(parsePermission(value, scope));  // not_rule
 }
 
 // envoy.config.rbac.v3.Principal
-MatcherPtr parsePrincipal(const ConfigNode& node) {
+MatcherPtr parsePrincipal(const ConfigNode& node, RuleScope scope) {
   node.expectFields({"and_ids", "or_ids", "any", "authenticated", "source_ip", "direct_remote_ip",
                      "remote_ip", "header", "url_path", "metadata", "filter_state", "not_id",
                      "sourced_metadata", "custom"});
@@ -115,7 +127,7 @@ MatcherPtr parsePrincipal(const ConfigNode& node) {
   const ConfigNode value = node.required(kind);
   if (kind == "and_ids" || kind == "or_ids") {
     value.expectFields({"ids"});
-    std::vector<MatcherPtr> ids = parseEach(nonEmptyList(value, "ids"), parsePrincipal);
+    std::vector<MatcherPtr> ids = parseEach(nonEmptyList(value, "ids"), scope, parsePrincipal);
     return kind == "and_ids" ? allOf(std::move(ids)) : anyOf(std::move(ids));
   }
   if (kind == "any") {
@@ -135,23 +147,24 @@ MatcherPtr parsePrincipal(const ConfigNode& node) {
   if (kind == "source_ip" || kind == "direct_remote_ip" || kind == "remote_ip") {
     return remoteIpMatcher(parseCidrRange(value));
   }
+  if (kind == "header" || kind == "url_path") requireHttpScope(value, kind, scope);
   if (kind == "header") return parseHeader(value);
   if (kind == "url_path") return parseUrlPath(value);
-  return negated(parsePrincipal(value));  // not_id
+  return negated(parsePrincipal(value, scope));  // not_id
 }
 
 // envoy.config.rbac.v3.Policy
-Policy parsePolicy(std::string name, const ConfigNode& node) {
+Policy parsePolicy(std::string name, const ConfigNode& node, RuleScope scope) {
   node.expectFields({"permissions", "principals", "condition", "checked_condition"});
   rejectUnsupported(node, {"condition", "checked_condition"});
   Policy policy{.name = std::move(name)};
-  policy.permissions = anyOf(parseEach(nonEmptyList(node, "permissions"), parsePermission));
-  policy.principals = anyOf(parseEach(nonEmptyList(node, "principals"), parsePrincipal));
+  policy.permissions = anyOf(parseEach(nonEmptyList(node, "permissions"), scope, parsePermission));
+  policy.principals = anyOf(parseEach(nonEmptyList(node, "principals"), scope, parsePrincipal));
   return policy;
 }
 
 // envoy.config.rbac.v3.RBAC
-Engine parseRules(const ConfigNode& node) {
+Engine parseRules(const ConfigNode& node, RuleScope scope) {
   node.expectFields({"action", "policies", "audit_logging_options"});
   rejectUnsupported(node, {"audit_logging_options"});
   Engine::Action action = Engine::Action::Allow;
@@ -172,27 +185,52 @@ Engine parseRules(const ConfigNode& node) {
       if (!names.insert(name).second) map->fail("duplicate policy '" + name + "'");
       const std::optional<ConfigNode> policy = map->field(name);
       if (!policy) map->fail("policy '" + name + "' must be a mapping");
-      policies.push_back(parsePolicy(std::move(name), *policy));
+      policies.push_back(parsePolicy(std::move(name), *policy, scope));
     }
   }
   return Engine(action, std::move(policies));
 }
 
+// The `rules` and `shadow_rules` both RBAC filters share.
+RbacConfig parseRuleSets(const ConfigNode& typed_config, RuleScope scope) {
+  RbacConfig config;
+  if (std::optional<ConfigNode> rules = typed_config.field("rules")) {
+    config.rules.emplace(parseRules(*rules, scope));
+  }
+  if (std::optional<ConfigNode> shadow = typed_config.field("shadow_rules")) {
+    config.shadow_rules.emplace(parseRules(*shadow, scope));
+  }
+  return config;
+}
+
 }  // namespace
 
 RbacConfig parseRbacConfig(const ConfigNode& typed_config) {
-  RbacConfig config;
-  if (!typed_config.valid()) return config;  // Envoy accepts an empty RBAC: no rules
+  if (!typed_config.valid()) return {};  // Envoy accepts an empty RBAC: no rules
   typed_config.expectFields({"@type", "rules", "rules_stat_prefix", "matcher", "shadow_rules",
                              "shadow_rules_stat_prefix", "shadow_matcher", "track_per_rule_stats"});
   rejectUnsupported(typed_config, {"rules_stat_prefix", "matcher", "shadow_rules_stat_prefix",
                                    "shadow_matcher", "track_per_rule_stats"});
-  if (std::optional<ConfigNode> rules = typed_config.field("rules")) {
-    config.rules.emplace(parseRules(*rules));
+  return parseRuleSets(typed_config, RuleScope::Http);
+}
+
+NetworkRbacConfig parseNetworkRbacConfig(const ConfigNode& typed_config) {
+  typed_config.expectFields({"@type", "stat_prefix", "rules", "matcher", "shadow_rules",
+                             "shadow_matcher", "shadow_rules_stat_prefix", "enforcement_type",
+                             "delay_deny"});
+  rejectUnsupported(typed_config,
+                    {"matcher", "shadow_matcher", "shadow_rules_stat_prefix", "delay_deny"});
+  const ConfigNode stat_prefix = typed_config.required("stat_prefix");
+  NetworkRbacConfig config{.stat_prefix = stat_prefix.asString()};
+  if (config.stat_prefix.empty()) stat_prefix.fail("stat_prefix must not be empty");
+  if (std::optional<ConfigNode> enforcement = typed_config.field("enforcement_type")) {
+    if (enforcement->isScalar() && enforcement->asString() == "CONTINUOUS") {
+      enforcement->fail("enforcement_type CONTINUOUS is not supported");
+    }
+    // The one value left; asEnum reports any other.
+    enforcement->asEnum<bool>({{"ONE_TIME_ON_FIRST_BYTE", true}});
   }
-  if (std::optional<ConfigNode> shadow = typed_config.field("shadow_rules")) {
-    config.shadow_rules.emplace(parseRules(*shadow));
-  }
+  config.rules = parseRuleSets(typed_config, RuleScope::Network);
   return config;
 }
 

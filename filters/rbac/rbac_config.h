@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 
 #include "filters/filter_registry.h"
 #include "filters/rbac/rbac_engine.h"
@@ -17,6 +18,16 @@ struct RbacConfig {
 
 // Throws config::ConfigError naming the offending field.
 RbacConfig parseRbacConfig(const config::ConfigNode& typed_config);
+
+// envoy.extensions.filters.network.rbac.v3.RBAC, enforced once on a connection's first
+// bytes (ONE_TIME_ON_FIRST_BYTE; CONTINUOUS is refused).
+struct NetworkRbacConfig {
+  std::string stat_prefix;
+  RbacConfig rules;
+};
+
+// As parseRbacConfig; header and url_path matchers are refused, a TCP stream has neither.
+NetworkRbacConfig parseNetworkRbacConfig(const config::ConfigNode& typed_config);
 
 class RbacFactory : public HttpFilterFactory {
  public:

@@ -14,7 +14,8 @@ ListenerConfig::ListenerConfig(const config::Listener& listener, stats::Store& s
       built.http = std::make_shared<const http::ConnectionManagerConfig>(
           *chain.http_connection_manager, store, access_logs);
     } else if (chain.tcp_proxy) {
-      built.tcp = std::make_shared<const tcp::TcpProxyConfig>(*chain.tcp_proxy, store, access_logs);
+      built.tcp = std::make_shared<const tcp::TcpProxyConfig>(*chain.tcp_proxy, store, access_logs,
+                                                              chain.network_rbac);
     } else {
       chain.source.fail("filter chain has no terminal network filter");
     }

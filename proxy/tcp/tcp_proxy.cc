@@ -1,5 +1,6 @@
 #include "proxy/tcp/tcp_proxy.h"
 
+#include "filters/rbac/rbac_filter.h"
 #include "proxy/network/tls/tls_stats.h"
 #include "proxy/stream/downstream_tls_info.h"
 
@@ -8,8 +9,15 @@ namespace remora::tcp {
 using network::TcpConnection;
 
 TcpProxyConfig::TcpProxyConfig(config::TcpProxy c, stats::Store& store,
-                               telemetry::AccessLogManager& access_log_manager)
+                               telemetry::AccessLogManager& access_log_manager,
+                               const std::optional<config::ConfigNode>& network_rbac)
     : config(std::move(c)), stats(store.tcpScope(config.stat_prefix)) {
+  if (network_rbac) {
+    rbac.emplace(filters::rbac::parseNetworkRbacConfig(*network_rbac));
+    // Envoy roots these at the RBAC filter's own stat_prefix; Remora keeps them
+    // under the proxy's tcp.<stat_prefix>. scope.
+    rbac_stats = &store.tcpRbacScope(config.stat_prefix);
+  }
   for (const config::AccessLogEntry& entry : config.access_log) {
     access_logs.push_back(access_log_manager.create(entry));
   }
@@ -42,14 +50,16 @@ TcpProxySession::TcpProxySession(filters::FilterContext& context,
   stats_.downstream_cx_total.inc();
   info_.downstream_remote_address = downstream_->peerAddress();
   downstream_->setCallbacks(downstream_side_);
-  // Nothing is read from the client until there is somewhere to send it.
-  downstream_->setReadEnabled(false);
+  // Nothing is read from the client until there is somewhere to send it, unless RBAC
+  // must see the first bytes before an upstream is chosen.
+  awaiting_rbac_ = config_->rbac.has_value();
+  downstream_->setReadEnabled(awaiting_rbac_);
   downstream_->startAccepted();
   idle_timer_.arm(config_->config.idle_timeout);
   info_.cluster_name = config_->pickCluster(context_.resources.random());
   cluster_ = context_.clusters.get(info_.cluster_name);
   if (cluster_) cluster_stats_ = &cluster_->info().stats.shard(context_.resources.thread_index);
-  connectUpstream();
+  if (!awaiting_rbac_) connectUpstream();
 }
 
 TcpProxySession::~TcpProxySession() = default;
@@ -76,6 +86,28 @@ void TcpProxySession::connectUpstream() {
   upstream_->connect(host->sockaddr, cluster_->info().config.connect_timeout);
 }
 
+bool TcpProxySession::admittedByRbac() {
+  const filters::rbac::RbacConfig& rules = config_->rbac->rules;
+  stats::HttpRbacStats& stats = config_->rbac_stats->shard(context_.resources.thread_index);
+  const http::RequestHead no_request;
+  const filters::rbac::RequestView request(no_request, info_);
+  if (rules.shadow_rules) {
+    const bool shadow_allowed = rules.shadow_rules->evaluate(request).allowed;
+    (shadow_allowed ? stats.shadow_allowed : stats.shadow_denied).inc();
+  }
+  if (!rules.rules) return true;
+  const filters::rbac::Engine::Decision decision = rules.rules->evaluate(request);
+  if (decision.policy) info_.rbac_policy = *decision.policy;
+  if (decision.allowed) {
+    stats.allowed.inc();
+    return true;
+  }
+  stats.denied.inc();
+  info_.response_code_details = filters::rbac::deniedResponseDetails(decision.policy);
+  closeBoth();
+  return false;
+}
+
 void TcpProxySession::onUpstreamConnected() {
   upstream_connected_ = true;
   if (!early_downstream_bytes_.empty())
@@ -94,6 +126,16 @@ void TcpProxySession::onDownstreamTlsFailure(network::tls::TlsFailure failure) {
 
 void TcpProxySession::onData(bool from_upstream, std::string_view data) {
   idle_timer_.arm(config_->config.idle_timeout);
+  if (!from_upstream && std::exchange(awaiting_rbac_, false)) {
+    info_.bytes_received += data.size();
+    stats_.downstream_cx_rx_bytes_total.inc(data.size());
+    if (!admittedByRbac()) return;
+    if (cluster_stats_) cluster_stats_->upstream_cx_tx_bytes_total.inc(data.size());
+    early_downstream_bytes_.append(data);
+    downstream_->setReadEnabled(false);
+    connectUpstream();
+    return;
+  }
   if (from_upstream) {
     info_.bytes_sent += data.size();
     stats_.downstream_cx_tx_bytes_total.inc(data.size());
@@ -113,6 +155,10 @@ void TcpProxySession::onData(bool from_upstream, std::string_view data) {
 }
 
 void TcpProxySession::onEof(bool from_upstream) {
+  if (!from_upstream && awaiting_rbac_) {
+    closeBoth();  // the client left before RBAC could decide: nothing to relay
+    return;
+  }
   (from_upstream ? upstream_eof_ : downstream_eof_) = true;
   TcpConnection* to = from_upstream ? downstream_.get() : upstream_.get();
   if (to) to->shutdownWrite();

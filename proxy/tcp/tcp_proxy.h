@@ -7,6 +7,7 @@
 
 #include "config/bootstrap.h"
 #include "filters/filter_registry.h"
+#include "filters/rbac/rbac_config.h"
 #include "proxy/common/timer.h"
 #include "proxy/network/downstream_connection.h"
 #include "proxy/network/tcp_connection.h"
@@ -17,8 +18,11 @@
 namespace remora::tcp {
 
 struct TcpProxyConfig {
+  // `network_rbac`: the typed_config of an envoy.filters.network.rbac ahead of this
+  // proxy; throws config::ConfigError when it is invalid.
   TcpProxyConfig(config::TcpProxy c, stats::Store& store,
-                 telemetry::AccessLogManager& access_log_manager);
+                 telemetry::AccessLogManager& access_log_manager,
+                 const std::optional<config::ConfigNode>& network_rbac = std::nullopt);
   // Deterministic weighted pick, as for HTTP routes.
   const std::string& pickCluster(uint64_t random_value) const;
 
@@ -26,6 +30,9 @@ struct TcpProxyConfig {
   stats::Scope<stats::TcpProxyStats>& stats;
   std::vector<std::shared_ptr<const telemetry::AccessLog>> access_logs;
   uint64_t total_weight = 0;
+  std::optional<filters::rbac::NetworkRbacConfig> rbac;
+  // tcp.<stat_prefix>.rbac.*, set with `rbac`.
+  stats::Scope<stats::HttpRbacStats>* rbac_stats = nullptr;
 };
 
 class TcpProxySession : public network::DownstreamConnection {
@@ -60,6 +67,9 @@ class TcpProxySession : public network::DownstreamConnection {
   };
 
   void connectUpstream();
+  // The network RBAC verdict on the first downstream bytes; false when the connection
+  // was denied and is closing.
+  bool admittedByRbac();
   void onUpstreamConnected();
   void onDownstreamTlsHandshake();
   void onDownstreamTlsFailure(network::tls::TlsFailure failure);
@@ -88,6 +98,8 @@ class TcpProxySession : public network::DownstreamConnection {
   uint32_t connect_attempts_ = 0;
   bool upstream_connected_ = false;
   std::string early_downstream_bytes_;
+  // Network RBAC runs on the first downstream bytes; the upstream is connected after.
+  bool awaiting_rbac_ = false;
   bool downstream_eof_ = false;
   bool upstream_eof_ = false;
   bool closed_ = false;

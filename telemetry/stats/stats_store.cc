@@ -186,6 +186,10 @@ Scope<ListenerStats>& Store::listenerScope(const std::string& address) {
 Scope<TcpProxyStats>& Store::tcpScope(const std::string& stat_prefix) {
   return getOrCreate(tcp_, stat_prefix, "tcp", {{"envoy_tcp_prefix", stat_prefix}});
 }
+Scope<HttpRbacStats>& Store::tcpRbacScope(const std::string& stat_prefix) {
+  Scope<TcpProxyStats>& tcp = tcpScope(stat_prefix);
+  return getOrCreate(tcp_rbac_, stat_prefix, "tcp", tcp.tags());
+}
 Scope<RouteStats>& Store::routeScope(const std::string& virtual_host,
                                      const std::string& stat_prefix) {
   return getOrCreate(routes_, virtual_host + ".route." + stat_prefix, "vhost",
@@ -235,7 +239,14 @@ std::vector<MergedStat> Store::snapshot() const {
   }
   for (const auto& [name, scope] : listeners_) merge(*scope, ScopeKind::Listener, out);
   merge(server_, ScopeKind::Server, out);
-  for (const auto& [name, scope] : tcp_) merge(*scope, ScopeKind::TcpProxy, out);
+  for (const auto& [name, scope] : tcp_) {
+    const size_t first = out.size();
+    mergeShards(*scope, ScopeKind::TcpProxy, out);
+    if (auto rbac = tcp_rbac_.find(name); rbac != tcp_rbac_.end()) {
+      mergeShards(*rbac->second, ScopeKind::TcpProxy, out);
+    }
+    sortByStat(out, first);
+  }
   for (const auto& [name, scope] : routes_) merge(*scope, ScopeKind::Route, out);
   for (MergedStat& s : out) {
     s.full_name = fullNameOf(s);

@@ -78,6 +78,9 @@ class Store {
   Scope<RouteStats>& routeScope(const std::string& virtual_host, const std::string& stat_prefix);
   // http.<stat_prefix>.rbac.*, listed with the http scope of that prefix (created too).
   Scope<HttpRbacStats>& httpRbacScope(const std::string& stat_prefix);
+  // tcp.<stat_prefix>.rbac.*: envoy.filters.network.rbac in front of that tcp_proxy,
+  // listed with its tcp scope (created too).
+  Scope<HttpRbacStats>& tcpRbacScope(const std::string& stat_prefix);
   ServerStats& server() { return server_.shard(0); }
   AccessLogStats& accessLog() { return access_log_.shard(0); }
 
@@ -107,6 +110,7 @@ class Store {
   std::map<std::string, std::unique_ptr<Scope<ClusterStats>>> clusters_;
   std::map<std::string, std::unique_ptr<Scope<ListenerStats>>> listeners_;
   std::map<std::string, std::unique_ptr<Scope<TcpProxyStats>>> tcp_;
+  std::map<std::string, std::unique_ptr<Scope<HttpRbacStats>>> tcp_rbac_;
   std::map<std::string, std::unique_ptr<Scope<RouteStats>>> routes_;
   Scope<ServerStats> server_{"", 1};
   Scope<AccessLogStats> access_log_{"", 1};

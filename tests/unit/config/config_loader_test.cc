@@ -328,7 +328,8 @@ TEST(ConfigLoaderTest, UnknownNetworkFilter) {
                                "name: envoy.filters.network.redis_proxy")),
             "t.yaml:14:15: static_resources.listeners[0].filter_chains[0].filters[0].name: "
             "unknown network filter 'envoy.filters.network.redis_proxy' (supported: "
-            "envoy.filters.network.http_connection_manager, envoy.filters.network.tcp_proxy)");
+            "envoy.filters.network.http_connection_manager, envoy.filters.network.tcp_proxy, "
+            "envoy.filters.network.rbac)");
 }
 
 TEST(ConfigLoaderTest, StaticClusterNeedsIpEndpoints) {
