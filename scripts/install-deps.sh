@@ -9,7 +9,7 @@ packages=(
   libuv1-dev node-llhttp libnghttp2-dev libssl-dev
   prometheus-cpp-dev libyaml-cpp-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  curl python3 python3-pytest nginx-light netcat-openbsd procps
+  curl openssl python3 python3-pytest nginx-light netcat-openbsd procps
   prometheus nghttp2-client nghttp2-server python3-grpcio
   "$@"
 )
