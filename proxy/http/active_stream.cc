@@ -63,7 +63,6 @@ void ActiveStream::onStreamIdle() {
 void ActiveStream::decodeHeaders(RequestHead&& head, bool end_stream) {
   request_ = std::move(head);
   info_.protocol = request_.protocol;
-  head_request_ = request_.method == "HEAD";
   connection_.onRequestHeadersComplete();
   touch();
   const std::chrono::milliseconds request_timeout = connection_.config().config.request_timeout;

@@ -61,7 +61,6 @@ class ActiveStream : public RequestDecoder, public filters::FilterCallbacks, pub
   // The peer reset this stream (HTTP/2 RST_STREAM).
   void onResetStream(StreamResetReason reason) override;
   bool requestComplete() const { return request_complete_; }
-  bool responseComplete() const { return response_complete_; }
   bool responseStarted() const { return response_started_; }
 
  private:
@@ -118,7 +117,6 @@ class ActiveStream : public RequestDecoder, public filters::FilterCallbacks, pub
   bool request_complete_ = false;
   bool response_started_ = false;
   bool response_complete_ = false;
-  bool head_request_ = false;
   bool finished_ = false;
   std::chrono::milliseconds idle_timeout_;
   IdleTimer idle_timer_;

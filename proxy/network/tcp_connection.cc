@@ -158,7 +158,6 @@ void TcpConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
     }
   } release{self->read_buffer_, buf};
   if (nread > 0) {
-    self->bytes_received_ += static_cast<uint64_t>(nread);
     if (self->tls_) {
       self->onCiphertext(std::string_view(buf->base, nread));
     } else if (self->callbacks_) {
@@ -177,7 +176,6 @@ void TcpConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
 
 void TcpConnection::write(std::string_view bytes) {
   if (state_ == State::Closed || shutdown_wanted_ || bytes.empty()) return;
-  bytes_sent_ += bytes.size();
   (tls_ ? pending_plain_ : pending_).append(bytes);
   if (!flush_scheduled_) {
     flush_scheduled_ = true;

@@ -85,7 +85,6 @@ class TcpConnection : public Deletable {
 
   bool open() const { return state_ != State::Closed; }
   bool connected() const { return state_ == State::Open; }
-  bool closing() const { return close_after_flush_; }
   size_t bufferedBytes() const {
     return pending_plain_.size() + pending_.size() + (io_ ? io_->inflight.size() : 0);
   }
@@ -94,8 +93,6 @@ class TcpConnection : public Deletable {
   // not ask for, checked synchronously on the socket without consuming anything.
   bool peerClosedOrDirty() const;
   std::string peerAddress() const;
-  uint64_t bytesReceived() const { return bytes_received_; }
-  uint64_t bytesSent() const { return bytes_sent_; }
 
  private:
   enum class State { Connecting, Open, Closed };
@@ -148,8 +145,6 @@ class TcpConnection : public Deletable {
   bool shutdown_sent_ = false;
   bool close_after_flush_ = false;
   bool connect_refused_early_ = false;
-  uint64_t bytes_received_ = 0;
-  uint64_t bytes_sent_ = 0;
   Timer connect_timer_;
 };
 

@@ -160,7 +160,6 @@ uv_loop_t* initLoop(uv_loop_t* loop) {
 
 Worker::Worker(size_t index, const ServerState& state, telemetry::AccessLogManager& access_logs)
     : index_(index),
-      state_(state),
       resources_(std::make_unique<WorkerResources>(initLoop(&loop_), index)),
       clusters_(std::make_unique<upstream::ClusterManager>(*resources_)),
       access_logs_(access_logs.createWorkerLogs(&loop_)),

@@ -95,7 +95,6 @@ class Worker {
   void releaseHandles();
 
   const size_t index_;
-  const ServerState& state_;
   uv_loop_t loop_{};
   // Owned through pointers so the worker thread can destroy them (closing their
   // libuv handles) before its loop ends.

@@ -50,18 +50,15 @@ class UpstreamClient : public network::ConnectionCallbacks,
 
   network::TcpConnection& connection() { return connection_; }
   http::ClientCodec& codec() { return *codec_; }
-  ConnPool& pool() { return pool_; }
 
   bool http2() const { return http2_; }
   // The streams now using this connection.
   void attach(UpstreamStreamCallbacks& stream) { streams_.push_back(&stream); }
   void detach(UpstreamStreamCallbacks& stream) { std::erase(streams_, &stream); }
-  size_t attachedStreams() const { return streams_.size(); }
   // Who waits for the connection to be established.
   void addWaiting(PoolCallbacks& waiting) { waiting_.push_back(&waiting); }
   void removeWaiting(PoolCallbacks& waiting) { std::erase(waiting_, &waiting); }
   std::vector<PoolCallbacks*> takeWaiting() { return std::exchange(waiting_, {}); }
-  bool hasWaiting() const { return !waiting_.empty(); }
   size_t waitingCount() const { return waiting_.size(); }
 
   // network::ConnectionCallbacks
