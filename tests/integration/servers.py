@@ -155,7 +155,54 @@ def delayed(seconds: float, inner: Handler) -> Handler:
     return handler
 
 
-class UpstreamServer:
+class ThreadedServer:
+    """A loopback TCP listener that serves each accepted socket on its own thread.
+
+    Subclasses call start_listening() and implement _on_accept(sock)."""
+
+    def start_listening(self, backlog: int) -> None:
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind((LOOPBACK, 0))
+        self._listener.listen(backlog)
+        self.port = self._listener.getsockname()[1]
+        self._accept_thread = threading.Thread(target=self._accept_loop, daemon=True)
+        self._accept_thread.start()
+
+    def _accept_loop(self) -> None:
+        while not self._stop.is_set():
+            readable, _, _ = select.select([self._listener], [], [], 0.1)
+            if not readable:
+                continue
+            try:
+                sock, _ = self._listener.accept()
+            except OSError:
+                continue
+            self._on_accept(sock)
+
+    def _spawn(self, target, *args) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        with self._lock:
+            self._threads.append(thread)
+        thread.start()
+
+    def _on_accept(self, sock: socket.socket) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._accept_thread.join(timeout=5)
+        self._listener.close()
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout=5)
+
+
+class UpstreamServer(ThreadedServer):
     """A programmable HTTP/1.1 server on raw sockets, one thread per connection.
 
     It parses each request itself (request line, headers, Content-Length or chunked
@@ -170,20 +217,11 @@ class UpstreamServer:
         self.handler = handler or respond(200, b"ok")
         self.close_after_responses = close_after_responses
         self.close_idle_after = close_idle_after
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
         self._requests: list[Request] = []
         self._connections: list[UpstreamConnection] = []
         self._accepted_since_reset = 0
-        self._threads: list[threading.Thread] = []
         self.errors: list[str] = []
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind((LOOPBACK, 0))
-        self._listener.listen(128)
-        self.port = self._listener.getsockname()[1]
-        self._accept_thread = threading.Thread(target=self._accept_loop, daemon=True)
-        self._accept_thread.start()
+        self.start_listening(128)
 
     @property
     def requests(self) -> list[Request]:
@@ -213,23 +251,12 @@ class UpstreamServer:
     def wait_for_requests(self, count: int, timeout: float = IO_TIMEOUT_S) -> bool:
         return wait_until(lambda: len(self.requests) >= count, timeout)
 
-    def _accept_loop(self) -> None:
-        while not self._stop.is_set():
-            readable, _, _ = select.select([self._listener], [], [], 0.1)
-            if not readable:
-                continue
-            try:
-                sock, _ = self._listener.accept()
-            except OSError:
-                continue
-            conn = UpstreamConnection(self, sock)
-            with self._lock:
-                self._connections.append(conn)
-                self._accepted_since_reset += 1
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            with self._lock:
-                self._threads.append(thread)
-            thread.start()
+    def _on_accept(self, sock: socket.socket) -> None:
+        conn = UpstreamConnection(self, sock)
+        with self._lock:
+            self._connections.append(conn)
+            self._accepted_since_reset += 1
+        self._spawn(self._serve, conn)
 
     def _serve(self, conn: UpstreamConnection) -> None:
         deadline = time.monotonic() + MAX_CONNECTION_LIFETIME_S
@@ -259,42 +286,16 @@ class UpstreamServer:
         finally:
             conn.close()
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._accept_thread.join(timeout=5)
-        self._listener.close()
-        with self._lock:
-            threads = list(self._threads)
-        for thread in threads:
-            thread.join(timeout=5)
 
-
-class EchoServer:
+class EchoServer(ThreadedServer):
     """TCP upstream: echoes every byte; on the client's EOF sends `final` and closes."""
 
     def __init__(self, final: bytes = b""):
         self.final = final
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.bind((LOOPBACK, 0))
-        self._listener.listen(16)
-        self.port = self._listener.getsockname()[1]
-        self._accept_thread = threading.Thread(target=self._accept_loop, daemon=True)
-        self._accept_thread.start()
+        self.start_listening(16)
 
-    def _accept_loop(self) -> None:
-        while not self._stop.is_set():
-            readable, _, _ = select.select([self._listener], [], [], 0.1)
-            if not readable:
-                continue
-            try:
-                sock, _ = self._listener.accept()
-            except OSError:
-                continue
-            thread = threading.Thread(target=self._serve, args=(sock,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
+    def _on_accept(self, sock: socket.socket) -> None:
+        self._spawn(self._serve, sock)
 
     def _serve(self, sock: socket.socket) -> None:
         reader = SocketReader(sock, self._stop)
@@ -308,13 +309,6 @@ class EchoServer:
             pass
         finally:
             sock.close()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._accept_thread.join(timeout=5)
-        self._listener.close()
-        for thread in self._threads:
-            thread.join(timeout=5)
 
 
 NGINX_CONF = string.Template("""\
