@@ -30,16 +30,10 @@ FilterStatus HealthCheckFilter::onRequestHeaders(http::RequestHead& head, bool) 
     if (!m.matches(head)) return FilterStatus::Continue;
   }
   if (server_.health_check_failed.load(std::memory_order_relaxed)) {
-    // Not sendLocalReply: a filter's own local reply skips its response phase, and
-    // this 503 must carry the header too.
-    stream::StreamInfo& info = callbacks().streamInfo();
-    info.setFlag(stream::ResponseFlag::FailedLocalHealthCheck);
-    info.response_code_details = "health_check_failed";
-    http::ResponseHead response;
-    response.status = 503;
-    response.headers.add("content-length", "0");
-    response.headers.add(kImmediateFailHeader, "true");
-    callbacks().encodeHeaders(std::move(response), true);
+    // The reply runs through this filter's response phase too, which adds the
+    // immediate-fail header.
+    callbacks().sendLocalReply(503, "", "health_check_failed",
+                               stream::ResponseFlag::FailedLocalHealthCheck);
     return FilterStatus::Stop;
   }
   if (config_->pass_through_mode) return FilterStatus::Continue;
