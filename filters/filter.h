@@ -82,6 +82,10 @@ class StreamFilter {
   virtual void onDestroy() {}
   // Runs once per stream when it ends, whatever path it took.
   virtual void onLog(const stream::StreamInfo& info) {}
+  // After onDestroy: makes the filter ready for a new stream on the same worker and
+  // chain, as if just created (the callbacks stay set). A filter that returns false
+  // is destroyed and a new one made by its factory.
+  virtual bool recycle() { return false; }
 
  protected:
   FilterCallbacks& callbacks() { return *callbacks_; }

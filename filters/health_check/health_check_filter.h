@@ -18,6 +18,8 @@ class HealthCheckFilter : public StreamFilter {
 
   FilterStatus onRequestHeaders(http::RequestHead& head, bool end_stream) override;
   FilterStatus onResponseHeaders(http::ResponseHead& head, bool end_stream) override;
+  // It keeps no per-stream state.
+  bool recycle() override { return true; }
 
  private:
   std::shared_ptr<const HealthCheckConfig> config_;

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "proxy/common/deferred_deleter.h"
+#include "proxy/common/recycle_pool.h"
 #include "proxy/network/tcp_connection.h"
 #include "proxy/network/tls/tls_context_overrides.h"
 
@@ -27,6 +28,8 @@ struct WorkerResources {
   network::WriteBatcher write_batcher;
   network::ReadBuffer read_buffer;
   DeferredDeleter deleter;
+  // Finished streams kept for reuse; destroyed before the deleter they hand extras to.
+  RecyclePool recycled{deleter};
   std::mt19937_64 random;
   // Certificates reloaded since the config was loaded; see TlsContextOverrides.
   network::tls::TlsContextOverrides tls_contexts;

@@ -1,5 +1,8 @@
 #include "proxy/http/active_stream.h"
 
+#include <charconv>
+#include <iterator>
+
 #include "proxy/http/connection_manager.h"
 #include "proxy/http/header_utility.h"
 #include "proxy/network/tls/tls_session.h"
@@ -10,10 +13,57 @@
 namespace remora::http {
 
 ActiveStream::ActiveStream(ConnectionManager& connection, ResponseEncoder& encoder)
-    : connection_(connection),
-      encoder_(encoder),
-      idle_timeout_(connection.config().config.stream_idle_timeout),
+    : connection_(&connection),
+      encoder_(&encoder),
       idle_timer_(connection.context().resources.loop, [this] { onStreamIdle(); }) {
+  filters_.reserve(connection.config().filter_factories.size());
+  for (const auto& factory : connection.config().filter_factories) {
+    filters_.push_back(factory(connection.context()));
+    filters_.back()->setCallbacks(*this);
+  }
+  start();
+}
+
+ActiveStream::~ActiveStream() = default;
+
+void ActiveStream::reuse(ConnectionManager& connection, ResponseEncoder& encoder) {
+  connection_ = &connection;
+  encoder_ = &encoder;
+  request_.clear();
+  info_ = stream::StreamInfo{};
+  for (size_t i = 0; i < filters_.size(); ++i) {
+    if (filters_[i]->recycle()) continue;
+    filters_[i] = connection.config().filter_factories[i](connection.context());
+    filters_[i]->setCallbacks(*this);
+  }
+  route_.reset();
+  logged_response_.reset();
+  logged_trailers_.reset();
+  request_stopped_at_.reset();
+  buffered_request_data_.clear();
+  buffered_request_trailers_.reset();
+  request_end_buffered_ = false;
+  response_stopped_at_.reset();
+  response_.clear();
+  response_headers_sent_ = false;
+  buffered_response_data_.clear();
+  response_end_buffered_ = false;
+  response_origin_ = 0;
+  response_headers_end_ = false;
+  running_filter_ = 0;
+  in_phase_ = false;
+  headers_end_stream_ = false;
+  request_complete_ = false;
+  response_started_ = false;
+  response_complete_ = false;
+  finished_ = false;
+  if (request_timer_) request_timer_->clear();
+  start();
+}
+
+void ActiveStream::start() {
+  ConnectionManager& connection = *connection_;
+  idle_timeout_ = connection.config().config.stream_idle_timeout;
   info_.downstream_remote_address = connection.remoteAddress();
   if (const network::tls::TlsSession* tls = connection.connection().tls()) {
     stream::setDownstreamTls(*tls, info_);
@@ -22,15 +72,8 @@ ActiveStream::ActiveStream(ConnectionManager& connection, ResponseEncoder& encod
   stats.downstream_rq_total.inc();
   (connection.http2() ? stats.downstream_rq_http2_total : stats.downstream_rq_http1_total).inc();
   stats.downstream_rq_active.inc();
-  filters_.reserve(connection.config().filter_factories.size());
-  for (const auto& factory : connection.config().filter_factories) {
-    filters_.push_back(factory(connection.context()));
-    filters_.back()->setCallbacks(*this);
-  }
   idle_timer_.start(idle_timeout_);
 }
-
-ActiveStream::~ActiveStream() = default;
 
 void ActiveStream::touch() { idle_timer_.touch(); }
 
@@ -41,7 +84,7 @@ void ActiveStream::overrideStreamIdleTimeout(std::chrono::milliseconds timeout) 
 }
 
 void ActiveStream::onRequestTimeout() {
-  connection_.stats().downstream_rq_timeout.inc();
+  connection_->stats().downstream_rq_timeout.inc();
   if (response_started_) {
     resetStream();
   } else {
@@ -50,7 +93,7 @@ void ActiveStream::onRequestTimeout() {
 }
 
 void ActiveStream::onStreamIdle() {
-  connection_.stats().downstream_rq_idle_timeout.inc();
+  connection_->stats().downstream_rq_idle_timeout.inc();
   info_.setFlag(stream::ResponseFlag::StreamIdleTimeout);
   if (response_started_) {
     resetStream();
@@ -61,15 +104,17 @@ void ActiveStream::onStreamIdle() {
 }
 
 void ActiveStream::decodeHeaders(RequestHead&& head, bool end_stream) {
+  // A swap: the codec's head keeps this stream's old storage for the next request.
   request_ = std::move(head);
   info_.protocol = request_.protocol;
-  connection_.onRequestHeadersComplete();
+  connection_->onRequestHeadersComplete();
   touch();
-  const std::chrono::milliseconds request_timeout = connection_.config().config.request_timeout;
+  const std::chrono::milliseconds request_timeout = connection_->config().config.request_timeout;
   if (!end_stream && request_timeout.count() > 0) {
-    request_timer_ = std::make_unique<Timer>(connection_.context().resources.loop,
-                                             [this] { onRequestTimeout(); });
-    request_timer_->arm(request_timeout);
+    if (!request_timer_) {
+      request_timer_.emplace(connection_->context().resources.loop, [this] { onRequestTimeout(); });
+    }
+    request_timer_->set(request_timeout);
   }
   headers_end_stream_ = end_stream;
   prepareRequest();
@@ -79,11 +124,11 @@ void ActiveStream::decodeHeaders(RequestHead&& head, bool end_stream) {
 }
 
 void ActiveStream::prepareRequest() {
-  const ConnectionManagerConfig& cfg = connection_.config();
+  const ConnectionManagerConfig& cfg = connection_->config();
   if (request_.protocol != Protocol::Http2) {
-    request_.scheme = connection_.connection().tls() ? "https" : "http";
+    request_.scheme = connection_->connection().tls() ? "https" : "http";
   }
-  if (requestWantsClose(request_)) connection_.requireCloseAfterResponse();
+  if (requestWantsClose(request_)) connection_->requireCloseAfterResponse();
 
   const std::string upgrade = upgradeType(request_);
   const bool is_upgrade = !upgrade.empty();
@@ -96,7 +141,7 @@ void ActiveStream::prepareRequest() {
     // Answered here, as Envoy does by default: the upstream never sees Expect and
     // the client starts sending its body right away.
     request_.headers.remove("expect");
-    if (!headers_end_stream_) encoder_.encode100Continue();
+    if (!headers_end_stream_) encoder_->encode100Continue();
   }
   removeHopByHopHeaders(request_.headers, is_upgrade);
 
@@ -106,15 +151,15 @@ void ActiveStream::prepareRequest() {
   options.skip_xff_append = cfg.config.skip_xff_append;
   options.generate_request_id = cfg.config.generate_request_id;
   options.preserve_external_request_id = cfg.config.preserve_external_request_id;
-  applyForwardingHeaders(request_, connection_.remoteIp(), request_.scheme, options,
-                         connection_.context().resources.random);
-  writeChildSpan(request_.headers, connection_.context().resources.random);
+  applyForwardingHeaders(request_, connection_->remoteIp(), request_.scheme, options,
+                         connection_->context().resources.random);
+  writeChildSpan(request_.headers, connection_->context().resources.random);
 }
 
 void ActiveStream::onRequestEnd() {
   request_complete_ = true;
   info_.last_downstream_rx_byte = stream::StreamInfo::Clock::now();
-  if (request_timer_) request_timer_->disarm();
+  if (request_timer_) request_timer_->clear();
 }
 
 void ActiveStream::runRequestHeaders(size_t from) {
@@ -202,7 +247,7 @@ void ActiveStream::continueRequest() {
 
 const router::RouteEntry* ActiveStream::route() {
   if (!route_) {
-    route_ = connection_.config().route_table->match(request_);
+    route_ = connection_->config().route_table->match(request_);
     if (*route_) info_.route_name = (*route_)->name();
   }
   return *route_;
@@ -231,25 +276,29 @@ void ActiveStream::sendLocalReplyFrom(size_t origin, int status, std::string_vie
     return;
   }
   info_.response_code_details = details;
-  ResponseHead head;
-  head.status = status;
-  if (!body.empty()) head.headers.add("content-type", "text/plain");
-  head.headers.add("content-length", std::to_string(body.size()));
-  const std::string body_copy(body);  // the caller's view may not outlive the filters
-  startResponse(std::move(head), body_copy.empty(), origin);
-  if (!body_copy.empty() && !finished_) encodeDataFrom(body_copy, true);
+  response_.clear();
+  response_.status = status;
+  if (!body.empty()) response_.headers.add("content-type", "text/plain");
+  char length[24];
+  const auto [length_end, ec] = std::to_chars(std::begin(length), std::end(length), body.size());
+  response_.headers.add("content-length", std::string_view(length, length_end - length));
+  local_reply_body_.assign(body);
+  startResponse(local_reply_body_.empty(), origin);
+  if (!local_reply_body_.empty() && !finished_) encodeDataFrom(local_reply_body_, true);
 }
 
 void ActiveStream::encodeHeaders(ResponseHead&& head, bool end_stream) {
-  startResponse(std::move(head), end_stream, responseOrigin());
+  if (finished_ || response_started_) return;
+  // A swap: the caller's head keeps the last response's storage for its next use.
+  response_ = std::move(head);
+  startResponse(end_stream, responseOrigin());
 }
 
-void ActiveStream::startResponse(ResponseHead&& head, bool end_stream, size_t origin) {
+void ActiveStream::startResponse(bool end_stream, size_t origin) {
   if (finished_ || response_started_) return;
   response_started_ = true;
   response_origin_ = origin;
   response_headers_end_ = end_stream;
-  paused_response_ = std::move(head);
   runResponseHeaders(origin);
 }
 
@@ -260,7 +309,7 @@ void ActiveStream::runResponseHeaders(size_t from) {
     running_filter_ = i;
     in_phase_ = true;
     const filters::FilterStatus status =
-        filters_[i]->onResponseHeaders(*paused_response_, response_headers_end_);
+        filters_[i]->onResponseHeaders(response_, response_headers_end_);
     in_phase_ = false;
     if (finished_) return;
     if (status == filters::FilterStatus::Stop) {
@@ -269,29 +318,28 @@ void ActiveStream::runResponseHeaders(size_t from) {
     }
   }
   response_stopped_at_.reset();
-  ResponseHead head = std::move(*paused_response_);
-  paused_response_.reset();
-  finalizeResponseHeaders(head);
-  if (!connection_.config().access_logs.empty()) logged_response_ = head;
+  response_headers_sent_ = true;
+  finalizeResponseHeaders(response_);
+  if (!connection_->config().access_logs.empty()) logged_response_ = response_;
   touch();
-  encoder_.encodeHeaders(head, response_headers_end_);
+  encoder_->encodeHeaders(response_, response_headers_end_);
   if (response_headers_end_) onResponseEnd();
 }
 
 void ActiveStream::finalizeResponseHeaders(ResponseHead& head) {
   info_.response_code = head.status;
-  connection_.stats().downstreamResponseClass(head.status).inc();
-  if (head.status == 413) connection_.stats().downstream_rq_too_large.inc();
+  connection_->stats().downstreamResponseClass(head.status).inc();
+  if (head.status == 413) connection_->stats().downstream_rq_too_large.inc();
   const bool switching = head.status == 101;
   removeHopByHopHeaders(head.headers, switching);
   if (switching)
     head.headers.set("upgrade", request_.headers.get("upgrade") ? *request_.headers.get("upgrade")
                                                                 : std::string());
-  head.headers.set("server", connection_.config().config.server_name);
+  head.headers.set("server", connection_->config().config.server_name);
   // HTTP/2 has no connection header: its drain is the GOAWAY.
   if (request_.protocol == Protocol::Http2) return;
-  if (!switching && (connection_.closeAfterResponse() || connection_.draining())) {
-    connection_.requireCloseAfterResponse();
+  if (!switching && (connection_->closeAfterResponse() || connection_->draining())) {
+    connection_->requireCloseAfterResponse();
     head.headers.set("connection", "close");
   } else if (request_.protocol == Protocol::Http10) {
     head.headers.set("connection", "keep-alive");
@@ -320,7 +368,7 @@ void ActiveStream::encodeDataFrom(std::string_view data, bool end_stream) {
     return;
   }
   info_.bytes_sent += data.size();
-  encoder_.encodeData(data, end_stream);
+  encoder_->encodeData(data, end_stream);
   if (end_stream) onResponseEnd();
 }
 
@@ -334,13 +382,13 @@ void ActiveStream::encodeTrailers(HeaderMap&& trailers) {
     in_phase_ = false;
     if (finished_) return;
   }
-  encoder_.encodeTrailers(trailers);
-  if (!connection_.config().access_logs.empty()) logged_trailers_ = trailers;
+  encoder_->encodeTrailers(trailers);
+  if (!connection_->config().access_logs.empty()) logged_trailers_ = trailers;
   onResponseEnd();
 }
 
 void ActiveStream::continueResponse() {
-  if (finished_ || !response_stopped_at_ || !paused_response_) return;
+  if (finished_ || !response_stopped_at_ || response_headers_sent_) return;
   const size_t resume_from = *response_stopped_at_;
   response_stopped_at_.reset();
   runResponseHeaders(resume_from);
@@ -361,13 +409,13 @@ void ActiveStream::onResponseEnd() {
   response_complete_ = true;
   // A response that ends before its request leaves unread body bytes on the
   // connection: it cannot carry another request.
-  if (!request_complete_) connection_.requireCloseAfterResponse();
+  if (!request_complete_) connection_->requireCloseAfterResponse();
   finish(false);
 }
 
 void ActiveStream::resetStream() {
   if (finished_) return;
-  connection_.stats().downstream_rq_tx_reset.inc();
+  connection_->stats().downstream_rq_tx_reset.inc();
   if (!response_complete_ && !info_.hasFlag(stream::ResponseFlag::UpstreamRemoteReset) &&
       !info_.hasFlag(stream::ResponseFlag::UpstreamConnectionTermination) &&
       !info_.hasFlag(stream::ResponseFlag::StreamIdleTimeout)) {
@@ -378,14 +426,14 @@ void ActiveStream::resetStream() {
 
 void ActiveStream::onConnectionClosed() {
   if (finished_) return;
-  if (!response_complete_) connection_.stats().downstream_rq_rx_reset.inc();
+  if (!response_complete_) connection_->stats().downstream_rq_rx_reset.inc();
   if (!response_complete_) info_.setFlag(stream::ResponseFlag::DownstreamConnectionTermination);
   finish(true, /*by_peer=*/true);
 }
 
 void ActiveStream::onResetStream(StreamResetReason) {
   if (finished_) return;
-  connection_.stats().downstream_rq_rx_reset.inc();
+  connection_->stats().downstream_rq_rx_reset.inc();
   info_.setFlag(stream::ResponseFlag::DownstreamConnectionTermination);
   finish(true, /*by_peer=*/true);
 }
@@ -394,7 +442,7 @@ void ActiveStream::finish(bool reset, bool by_peer) {
   if (finished_) return;
   finished_ = true;
   idle_timer_.stop();
-  if (request_timer_) request_timer_->disarm();
+  if (request_timer_) request_timer_->clear();
   info_.end = stream::StreamInfo::Clock::now();
   recordStats();
   writeAccessLogs();
@@ -402,12 +450,13 @@ void ActiveStream::finish(bool reset, bool by_peer) {
   for (auto& filter : filters_) filter->onDestroy();
   // HTTP/2 resets just this stream; HTTP/1 has no way but closing the connection,
   // which the connection manager does.
-  if (reset && !by_peer && connection_.http2()) encoder_.resetStream(StreamResetReason::LocalReset);
-  connection_.onStreamFinished(*this, reset);
+  if (reset && !by_peer && connection_->http2())
+    encoder_->resetStream(StreamResetReason::LocalReset);
+  connection_->onStreamFinished(*this, reset);
 }
 
 void ActiveStream::recordStats() {
-  stats::HttpConnManagerStats& stats = connection_.stats();
+  stats::HttpConnManagerStats& stats = connection_->stats();
   stats.downstream_rq_active.dec();
   if (response_complete_) stats.downstream_rq_completed.inc();
   if (info_.hasFlag(stream::ResponseFlag::NoRouteFound)) stats.no_route.inc();
@@ -417,19 +466,19 @@ void ActiveStream::recordStats() {
 }
 
 void ActiveStream::writeAccessLogs() {
-  const auto& logs = connection_.config().access_logs;
+  const auto& logs = connection_->config().access_logs;
   if (logs.empty()) return;
   const telemetry::LogContext context{&request_, logged_response_ ? &*logged_response_ : nullptr,
                                       logged_trailers_ ? &*logged_trailers_ : nullptr, info_};
-  for (const auto& log : logs) connection_.context().access_logs.log(*log, context);
+  for (const auto& log : logs) connection_->context().access_logs.log(*log, context);
 }
 
 void ActiveStream::setDownstreamReadEnabled(bool enabled) {
-  connection_.setStreamReadEnabled(enabled);
+  connection_->setStreamReadEnabled(enabled);
 }
 
 bool ActiveStream::downstreamAboveHighWatermark() const {
-  return connection_.connection().aboveHighWatermark();
+  return connection_->connection().aboveHighWatermark();
 }
 
 void ActiveStream::onDownstreamAboveHighWatermark() {

@@ -1,9 +1,12 @@
 // One request/response exchange on a downstream connection: the request phases of
 // its filter chain in order, the response phases in reverse, its timers, stats and
 // access log. Protocol-neutral: HTTP/1.1 and HTTP/2 streams are the same class.
+//
+// A finished HTTP/1 stream is kept by its worker (WorkerResources::recycled) and
+// reused for a later request of a connection with the same config: its filters, timers
+// and header storage then cost no allocation per request.
 #pragma once
 
-#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,7 +15,6 @@
 #include "filters/filter.h"
 #include "proxy/common/deferred_deleter.h"
 #include "proxy/common/idle_timer.h"
-#include "proxy/common/timer.h"
 #include "proxy/http/codec.h"
 
 namespace remora::http {
@@ -23,10 +25,14 @@ class ConnectionManager;
 class ActiveStream : public RequestDecoder, public filters::FilterCallbacks, public Deletable {
  public:
   // Its place in the connection's stream list.
-  std::list<std::unique_ptr<ActiveStream>>::iterator self;
+  size_t index = 0;
 
   ActiveStream(ConnectionManager& connection, ResponseEncoder& encoder);
   ~ActiveStream() override;
+  // Starts over as a new stream of `connection` (whose config must be the one this
+  // stream was built for): the state of the last exchange is dropped, the capacity
+  // of its buffers kept, and filters that cannot recycle themselves are recreated.
+  void reuse(ConnectionManager& connection, ResponseEncoder& encoder);
 
   // RequestDecoder
   void decodeHeaders(RequestHead&& head, bool end_stream) override;
@@ -64,12 +70,14 @@ class ActiveStream : public RequestDecoder, public filters::FilterCallbacks, pub
   bool responseStarted() const { return response_started_; }
 
  private:
+  void start();
   void prepareRequest();
   void runRequestHeaders(size_t from);
   void runRequestData(std::string_view data, bool end_stream, size_t from);
   void runRequestTrailers(size_t from);
   size_t requestLimit() const;
-  void startResponse(ResponseHead&& head, bool end_stream, size_t origin);
+  // Sends response_ through the response phases.
+  void startResponse(bool end_stream, size_t origin);
   void runResponseHeaders(size_t from);
   void encodeDataFrom(std::string_view data, bool end_stream);
   void onResponseEnd();
@@ -88,8 +96,8 @@ class ActiveStream : public RequestDecoder, public filters::FilterCallbacks, pub
   // else the terminal filter.
   size_t responseOrigin() const;
 
-  ConnectionManager& connection_;
-  ResponseEncoder& encoder_;
+  ConnectionManager* connection_;
+  ResponseEncoder* encoder_;
   RequestHead request_;
   stream::StreamInfo info_;
   std::vector<std::unique_ptr<filters::StreamFilter>> filters_;
@@ -105,7 +113,8 @@ class ActiveStream : public RequestDecoder, public filters::FilterCallbacks, pub
   bool request_end_buffered_ = false;
   // Response iteration.
   std::optional<size_t> response_stopped_at_;
-  std::optional<ResponseHead> paused_response_;
+  ResponseHead response_;
+  bool response_headers_sent_ = false;
   std::string buffered_response_data_;
   bool response_end_buffered_ = false;
   size_t response_origin_ = 0;
@@ -120,7 +129,9 @@ class ActiveStream : public RequestDecoder, public filters::FilterCallbacks, pub
   bool finished_ = false;
   std::chrono::milliseconds idle_timeout_;
   IdleTimer idle_timer_;
-  std::unique_ptr<Timer> request_timer_;  // only with a request_timeout
+  std::optional<DeadlineTimer> request_timer_;  // made on first use (a request_timeout)
+  // A local reply's body: the caller's view may not outlive the filters.
+  std::string local_reply_body_;
 };
 
 }  // namespace remora::http

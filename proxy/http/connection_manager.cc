@@ -204,10 +204,28 @@ void ConnectionManager::logRejectedRequest(const CodecError& error) {
 
 RequestDecoder& ConnectionManager::newStream(ResponseEncoder& encoder) {
   stream_headers_received_ = false;
-  streams_.push_back(std::make_unique<ActiveStream>(*this, encoder));
-  ActiveStream& stream = *streams_.back();
-  stream.self = std::prev(streams_.end());
-  return stream;
+  std::unique_ptr<ActiveStream> stream;
+  // Only ActiveStreams are filed under a connection manager config's address.
+  if (std::unique_ptr<Deletable> recycled = context_.resources.recycled.take(config_.get())) {
+    stream.reset(static_cast<ActiveStream*>(recycled.release()));
+    stream->reuse(*this, encoder);
+  } else {
+    stream = std::make_unique<ActiveStream>(*this, encoder);
+  }
+  stream->index = streams_.size();
+  streams_.push_back(std::move(stream));
+  return *streams_.back();
+}
+
+std::unique_ptr<ActiveStream> ConnectionManager::removeStream(ActiveStream& stream) {
+  const size_t index = stream.index;
+  std::unique_ptr<ActiveStream> owned = std::move(streams_[index]);
+  if (index + 1 != streams_.size()) {
+    streams_[index] = std::move(streams_.back());
+    streams_[index]->index = index;
+  }
+  streams_.pop_back();
+  return owned;
 }
 
 void ConnectionManager::onRequestHeadersComplete() {
@@ -216,8 +234,14 @@ void ConnectionManager::onRequestHeadersComplete() {
 }
 
 void ConnectionManager::onStreamFinished(ActiveStream& stream, bool reset) {
-  context_.resources.deleter.defer(std::move(*stream.self));
-  streams_.erase(stream.self);
+  std::unique_ptr<ActiveStream> finished = removeStream(stream);
+  // An HTTP/1 codec forgets a stream once its response is complete; an HTTP/2 codec
+  // may still deliver to it, so those are never reused.
+  if (!reset && !http2()) {
+    context_.resources.recycled.put(config_, std::move(finished));
+  } else {
+    context_.resources.deleter.defer(std::move(finished));
+  }
   if (closed_) return;
   if (http2()) {
     // Stream-level: the connection carries on (and closes once drained).

@@ -79,6 +79,8 @@ class ConnectionManager : public network::DownstreamConnection,
   void resetAllStreams();
   // HTTP/2 after GOAWAY: closes once the last stream is done.
   void closeIfDrained();
+  // Takes the stream out of streams_ (the last one takes its place).
+  std::unique_ptr<ActiveStream> removeStream(ActiveStream& stream);
 
   filters::FilterContext& context_;
   std::shared_ptr<const ConnectionManagerConfig> config_;
@@ -88,7 +90,8 @@ class ConnectionManager : public network::DownstreamConnection,
   bool peer_closed_ = false;
   std::unique_ptr<network::TcpConnection> connection_;
   std::unique_ptr<ServerCodec> codec_;
-  std::list<std::unique_ptr<ActiveStream>> streams_;
+  // Kept as a vector so that its capacity, unlike list nodes, survives between streams.
+  std::vector<std::unique_ptr<ActiveStream>> streams_;
   std::string detect_buffer_;  // codec_type AUTO: bytes seen before the choice
   std::string remote_address_;
   std::string remote_ip_;

@@ -20,44 +20,73 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+HeaderMap::HeaderMap(const HeaderMap& other)
+    : entries_(other.begin(), other.end()), size_(other.size_) {}
+
+HeaderMap& HeaderMap::operator=(const HeaderMap& other) {
+  if (this == &other) return *this;
+  clear();
+  for (const HeaderEntry& e : other) add(e.name, e.value);
+  return *this;
+}
+
+HeaderMap& HeaderMap::operator=(HeaderMap&& other) noexcept {
+  if (this == &other) return *this;
+  entries_.swap(other.entries_);
+  size_ = std::exchange(other.size_, 0);
+  return *this;
+}
+
 void HeaderMap::add(std::string_view name, std::string_view value) {
-  // Most heads have under 16 fields: one allocation instead of five regrowths.
-  if (entries_.capacity() == 0) entries_.reserve(16);
-  HeaderEntry& e = entries_.emplace_back();
+  if (size_ == entries_.size()) {
+    // Most heads have under 16 fields: one allocation instead of five regrowths.
+    if (entries_.capacity() == 0) entries_.reserve(16);
+    entries_.emplace_back();
+  }
+  HeaderEntry& e = entries_[size_++];
   e.name.assign(name);
   toLowerAscii(e.name);
   e.value.assign(value);
 }
 
+// Moves the live fields matching `predicate` behind the live range, keeping the order
+// of the others (swaps, so the removed strings stay as spare slots).
+template <typename Predicate>
+size_t HeaderMap::removeMatching(size_t from, Predicate predicate) {
+  size_t kept = from;
+  for (size_t i = from; i < size_; ++i) {
+    if (predicate(entries_[i])) continue;
+    if (i != kept) std::swap(entries_[kept], entries_[i]);
+    ++kept;
+  }
+  const size_t removed = size_ - kept;
+  size_ = kept;
+  return removed;
+}
+
 void HeaderMap::set(std::string_view name, std::string_view value) {
   // One pass: overwrite the first field of that name, drop any others.
-  auto first = std::find_if(entries_.begin(), entries_.end(),
-                            [&](const HeaderEntry& e) { return equalsIgnoreCase(e.name, name); });
-  if (first == entries_.end()) {
+  const auto same_name = [&](const HeaderEntry& e) { return equalsIgnoreCase(e.name, name); };
+  const auto first = std::find_if(begin(), end(), same_name);
+  if (first == end()) {
     add(name, value);
     return;
   }
-  first->value.assign(value);
-  entries_.erase(
-      std::remove_if(std::next(first), entries_.end(),
-                     [&](const HeaderEntry& e) { return equalsIgnoreCase(e.name, name); }),
-      entries_.end());
+  const size_t index = static_cast<size_t>(first - begin());
+  entries_[index].value.assign(value);
+  removeMatching(index + 1, same_name);
 }
 
 size_t HeaderMap::removeIf(const std::function<bool(const HeaderEntry&)>& predicate) {
-  const size_t before = entries_.size();
-  std::erase_if(entries_, predicate);
-  return before - entries_.size();
+  return removeMatching(0, predicate);
 }
 
 size_t HeaderMap::remove(std::string_view name) {
-  const size_t before = entries_.size();
-  std::erase_if(entries_, [&](const HeaderEntry& e) { return equalsIgnoreCase(e.name, name); });
-  return before - entries_.size();
+  return removeMatching(0, [&](const HeaderEntry& e) { return equalsIgnoreCase(e.name, name); });
 }
 
 const std::string* HeaderMap::get(std::string_view name) const {
-  for (const HeaderEntry& e : entries_) {
+  for (const HeaderEntry& e : *this) {
     if (equalsIgnoreCase(e.name, name)) return &e.value;
   }
   return nullptr;
@@ -65,7 +94,7 @@ const std::string* HeaderMap::get(std::string_view name) const {
 
 std::string HeaderMap::getJoined(std::string_view name) const {
   std::string out;
-  for (const HeaderEntry& e : entries_) {
+  for (const HeaderEntry& e : *this) {
     if (!equalsIgnoreCase(e.name, name)) continue;
     if (!out.empty()) out += ", ";
     out += e.value;
@@ -74,13 +103,13 @@ std::string HeaderMap::getJoined(std::string_view name) const {
 }
 
 size_t HeaderMap::count(std::string_view name) const {
-  return std::count_if(entries_.begin(), entries_.end(),
+  return std::count_if(begin(), end(),
                        [&](const HeaderEntry& e) { return equalsIgnoreCase(e.name, name); });
 }
 
 size_t HeaderMap::byteSize() const {
   size_t n = 0;
-  for (const HeaderEntry& e : entries_) n += e.name.size() + e.value.size();
+  for (const HeaderEntry& e : *this) n += e.name.size() + e.value.size();
   return n;
 }
 
@@ -94,6 +123,15 @@ std::string_view protocolString(Protocol p) {
       return "HTTP/2";
   }
   return "HTTP/1.1";
+}
+
+void RequestHead::clear() {
+  method.clear();
+  path.clear();
+  authority.clear();
+  scheme.assign("http");
+  protocol = Protocol::Http11;
+  headers.clear();
 }
 
 std::string_view RequestHead::pathWithoutQuery() const {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace remora::http {
@@ -17,8 +18,19 @@ struct HeaderEntry {
   std::string value;
 };
 
+// Removed fields keep their strings as spare slots that later add()s refill, and a move
+// assignment swaps the two maps: a map that is cleared and refilled for every request
+// (codecs, recycled streams) stops allocating once its slots are large enough.
 class HeaderMap {
  public:
+  HeaderMap() = default;
+  HeaderMap(const HeaderMap& other);
+  HeaderMap& operator=(const HeaderMap& other);
+  HeaderMap(HeaderMap&& other) noexcept
+      : entries_(std::move(other.entries_)), size_(std::exchange(other.size_, 0)) {}
+  // Swaps: `other` is left empty but keeps this map's slots for its next use.
+  HeaderMap& operator=(HeaderMap&& other) noexcept;
+
   void add(std::string_view name, std::string_view value);
   // Replaces every field of that name with one field.
   void set(std::string_view name, std::string_view value);
@@ -33,17 +45,22 @@ class HeaderMap {
   bool has(std::string_view name) const { return get(name) != nullptr; }
   size_t count(std::string_view name) const;
 
-  size_t size() const { return entries_.size(); }
-  bool empty() const { return entries_.empty(); }
-  void clear() { entries_.clear(); }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  void clear() { size_ = 0; }
   // Bytes of names and values, as counted against max_request_headers_kb.
   size_t byteSize() const;
 
-  auto begin() const { return entries_.begin(); }
-  auto end() const { return entries_.end(); }
+  auto begin() const { return entries_.cbegin(); }
+  auto end() const { return entries_.cbegin() + static_cast<std::ptrdiff_t>(size_); }
 
  private:
+  template <typename Predicate>
+  size_t removeMatching(size_t from, Predicate predicate);
+
+  // Fields [0, size_) are live; the rest are spare slots.
   std::vector<HeaderEntry> entries_;
+  size_t size_ = 0;
 };
 
 // Lower-cases ASCII in place.
@@ -65,11 +82,18 @@ struct RequestHead {
 
   std::string_view pathWithoutQuery() const;
   std::string_view query() const;
+  // Empties it for the next request, keeping the strings' and fields' capacity.
+  void clear();
 };
 
 struct ResponseHead {
   int status = 200;
   HeaderMap headers;
+
+  void clear() {
+    status = 200;
+    headers.clear();
+  }
 };
 
 std::string_view reasonPhrase(int status);

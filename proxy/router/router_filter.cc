@@ -74,10 +74,10 @@ FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bool end_st
   }
   info.upstream_host = host->address;
 
-  const std::string original_path = head.path;
+  original_path_ = head.path;
   route_->rewriteRequest(head);
-  if (head.path != original_path && !config_->suppress_envoy_headers) {
-    head.headers.set("x-envoy-original-path", original_path);
+  if (head.path != original_path_ && !config_->suppress_envoy_headers) {
+    head.headers.set("x-envoy-original-path", original_path_);
   }
   const auto type = cluster->info().config.type;
   if (action.auto_host_rewrite && type != config::Cluster::DiscoveryType::Static) {
@@ -87,8 +87,8 @@ FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bool end_st
                                       weighted_cluster_.empty() ? nullptr : &weighted_cluster_);
 
   request_end_ = end_stream;
-  if (action.timeout.count() > 0) {
-    timeout_ = std::make_unique<Timer>(context_.resources.loop, [this] { onTimeout(); });
+  if (action.timeout.count() > 0 && !timeout_) {
+    timeout_ = std::make_unique<DeadlineTimer>(context_.resources.loop, [this] { onTimeout(); });
   }
   if (end_stream) onRequestEnd();
 
@@ -115,7 +115,8 @@ void RouterFilter::sendRedirect(const RouteEntry& route, const http::RequestHead
 }
 
 void RouterFilter::onRequestEnd() {
-  if (timeout_) timeout_->arm(route_->routeAction().timeout);
+  // set() with a zero timeout (a route without one) clears a recycled filter's deadline.
+  if (timeout_ && route_) timeout_->set(route_->routeAction().timeout);
 }
 
 void RouterFilter::leavePending() {
@@ -186,7 +187,7 @@ void RouterFilter::onPoolFailure(upstream::PoolFailure reason) {
 
 void RouterFilter::failBeforeResponse(int status, ResponseFlag flag, std::string_view reason,
                                       std::string_view details) {
-  if (timeout_) timeout_->disarm();
+  if (timeout_) timeout_->clear();
   chargeResponseCode(status);
   finishUpstreamRequest();
   callbacks().sendLocalReply(status, std::string(kResetBody) + std::string(reason), details, flag);
@@ -269,7 +270,7 @@ void RouterFilter::decodeHeaders(http::ResponseHead&& head, bool end_stream) {
         *info.first_upstream_byte - upstream_start_);
     head.headers.set("x-envoy-upstream-service-time", std::to_string(elapsed.count()));
   }
-  if (tunnel_ && timeout_) timeout_->disarm();
+  if (tunnel_ && timeout_) timeout_->clear();
   if (end_stream) onUpstreamComplete();
   callbacks().encodeHeaders(std::move(head), end_stream);
 }
@@ -298,7 +299,7 @@ void RouterFilter::onUpstreamComplete() {
   cluster_stats_->upstream_rq_completed.inc();
   if (route_stats_) route_stats_->upstream_rq_completed.inc();
   finishUpstreamRequest();
-  if (timeout_) timeout_->disarm();
+  if (timeout_) timeout_->clear();
   releaseUpstream(request_sent_ && !tunnel_);
 }
 
@@ -364,8 +365,36 @@ void RouterFilter::onDownstreamBelowLowWatermark() {
   if (client_ && !client_->http2()) client_->connection().setReadEnabled(true);
 }
 
+bool RouterFilter::recycle() {
+  // Every per-stream member goes back to its initial value; buffers keep their capacity.
+  route_ = nullptr;
+  weighted_cluster_.clear();
+  pool_ = nullptr;
+  cluster_stats_ = nullptr;
+  route_stats_ = nullptr;
+  host_stats_ = nullptr;
+  pending_ = false;
+  upstream_active_ = false;
+  code_charged_ = false;
+  connecting_ = nullptr;
+  client_ = nullptr;
+  encoder_ = nullptr;
+  pending_body_.clear();
+  pending_trailers_.reset();
+  request_end_ = false;
+  request_sent_ = false;
+  response_started_ = false;
+  upstream_complete_ = false;
+  upstream_failed_ = false;
+  tunnel_ = false;
+  grpc_ = false;
+  read_disabled_for_pending_ = false;
+  if (timeout_) timeout_->clear();
+  return true;
+}
+
 void RouterFilter::onDestroy() {
-  if (timeout_) timeout_->disarm();
+  if (timeout_) timeout_->clear();
   if (pending_) cluster_stats_->upstream_rq_cancelled.inc();
   leavePending();
   if (upstream_active_) cluster_stats_->upstream_rq_tx_reset.inc();

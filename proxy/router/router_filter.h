@@ -9,7 +9,7 @@
 
 #include "filters/filter.h"
 #include "filters/filter_registry.h"
-#include "proxy/common/timer.h"
+#include "proxy/common/idle_timer.h"
 #include "proxy/http/codec.h"
 #include "proxy/router/router_filter_config.h"
 #include "proxy/upstream/cluster_manager.h"
@@ -34,6 +34,7 @@ class RouterFilter : public filters::StreamFilter,
   void onDownstreamAboveHighWatermark() override;
   void onDownstreamBelowLowWatermark() override;
   void onDestroy() override;
+  bool recycle() override;
 
   // upstream::PoolCallbacks
   void onPoolReady(upstream::UpstreamClient& client) override;
@@ -90,7 +91,9 @@ class RouterFilter : public filters::StreamFilter,
   bool tunnel_ = false;
   bool grpc_ = false;
   bool read_disabled_for_pending_ = false;
-  std::unique_ptr<Timer> timeout_;
+  // The route timeout; made on first use and kept while the filter is recycled.
+  std::unique_ptr<DeadlineTimer> timeout_;
+  std::string original_path_;  // the path before a rewrite
   std::chrono::steady_clock::time_point upstream_start_;
 };
 

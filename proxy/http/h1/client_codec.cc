@@ -159,7 +159,9 @@ HeadersVerdict ClientConnection::onHeadersComplete() {
   }
   // llhttp takes "HTTP/1.1  200" as status 0.
   if (state.status_code < 100) return HeadersVerdict::reject(502, details::kInvalidStatus);
-  ResponseHead head;
+  // head_ is reused for every response: its storage circulates (see takeHeaders()).
+  ResponseHead& head = head_;
+  head.clear();
   head.status = state.status_code;
   head.headers = parser_.takeHeaders();
   if (head.headers.has("transfer-encoding") &&
@@ -192,7 +194,6 @@ HeadersVerdict ClientConnection::onHeadersComplete() {
   const HeadersAction action = bodiless ? HeadersAction::NoBody : HeadersAction::Continue;
   const bool has_body = !bodiless && (chunked || state.content_length > 0 || close_delimited_);
   if (!has_body) {
-    head_ = std::move(head);
     head_pending_ = true;
     return HeadersVerdict::of(action);
   }

@@ -78,9 +78,11 @@ class Parser {
   const llhttp_t& state() const { return parser_; }
   const CodecError& error() const { return error_; }
   std::string_view url() const { return url_; }
-  HeaderMap takeHeaders() { return std::move(headers_); }
+  // To be moved from: a HeaderMap move assignment swaps, so the parser gets the
+  // target's old fields back as spare slots for the next message.
+  HeaderMap&& takeHeaders() { return std::move(headers_); }
   bool hasTrailers() const { return !trailers_.empty(); }
-  HeaderMap takeTrailers() { return std::move(trailers_); }
+  HeaderMap&& takeTrailers() { return std::move(trailers_); }
 
  private:
   static Parser& self(llhttp_t* parser) { return *static_cast<Parser*>(parser->data); }

@@ -152,7 +152,7 @@ DispatchResult ServerConnection::fail(const CodecError& error) {
 
 HeadersVerdict ServerConnection::onHeadersComplete() {
   const llhttp_t& state = parser_.state();
-  head_ = RequestHead{};
+  head_.clear();
   if (state.http_major == 1 && state.http_minor == 1) {
     head_.protocol = Protocol::Http11;
   } else if (state.http_major == 1 && state.http_minor == 0) {

@@ -1,0 +1,122 @@
+// HeaderMap keeps removed and cleared fields as spare slots and swaps on move
+// assignment; these tests pin down that the visible behaviour stays that of a plain
+// ordered multimap.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "proxy/http/message.h"
+
+namespace remora::http {
+namespace {
+
+std::vector<std::string> fields(const HeaderMap& map) {
+  std::vector<std::string> out;
+  for (const HeaderEntry& e : map) out.push_back(e.name + "=" + e.value);
+  return out;
+}
+
+TEST(HeaderMapTest, RemoveKeepsTheOrderOfTheOtherFields) {
+  HeaderMap map;
+  map.add("a", "1");
+  map.add("x", "2");
+  map.add("b", "3");
+  map.add("X", "4");
+  map.add("c", "5");
+  EXPECT_EQ(map.remove("x"), 2u);
+  EXPECT_EQ(fields(map), (std::vector<std::string>{"a=1", "b=3", "c=5"}));
+  EXPECT_EQ(map.size(), 3u);
+  EXPECT_FALSE(map.has("x"));
+}
+
+TEST(HeaderMapTest, SetKeepsTheFirstPositionAndDropsRepeats) {
+  HeaderMap map;
+  map.add("a", "1");
+  map.add("via", "p");
+  map.add("b", "2");
+  map.add("via", "q");
+  map.set("Via", "r");
+  EXPECT_EQ(fields(map), (std::vector<std::string>{"a=1", "via=r", "b=2"}));
+  map.set("new", "n");
+  EXPECT_EQ(fields(map), (std::vector<std::string>{"a=1", "via=r", "b=2", "new=n"}));
+}
+
+TEST(HeaderMapTest, FieldsAddedAfterClearOrRemoveAreExactlyTheNewOnes) {
+  HeaderMap map;
+  map.add("user-agent", "a long user agent value that is not inline");
+  map.add("accept", "*/*");
+  map.remove("user-agent");
+  map.add("z", "");
+  EXPECT_EQ(fields(map), (std::vector<std::string>{"accept=*/*", "z="}));
+  map.clear();
+  EXPECT_TRUE(map.empty());
+  EXPECT_EQ(map.get("accept"), nullptr);
+  EXPECT_EQ(map.byteSize(), 0u);
+  map.add("Host", "example.com");
+  EXPECT_EQ(fields(map), (std::vector<std::string>{"host=example.com"}));
+  EXPECT_EQ(map.count("host"), 1u);
+  EXPECT_EQ(map.getJoined("host"), "example.com");
+}
+
+TEST(HeaderMapTest, RemoveIfCountsAndRemovesMatches) {
+  HeaderMap map;
+  map.add("keep", "1");
+  map.add("drop", "2");
+  map.add("drop", "3");
+  EXPECT_EQ(map.removeIf([](const HeaderEntry& e) { return e.name == "drop"; }), 2u);
+  EXPECT_EQ(fields(map), (std::vector<std::string>{"keep=1"}));
+}
+
+TEST(HeaderMapTest, MoveAssignmentLeavesTheSourceEmptyAndUsable) {
+  HeaderMap target;
+  target.add("old", "value");
+  HeaderMap source;
+  source.add("new", "value");
+  target = std::move(source);
+  EXPECT_EQ(fields(target), (std::vector<std::string>{"new=value"}));
+  EXPECT_TRUE(source.empty());  // NOLINT(bugprone-use-after-move): documented state
+  EXPECT_EQ(source.get("old"), nullptr);
+  source.add("again", "1");
+  EXPECT_EQ(fields(source), (std::vector<std::string>{"again=1"}));
+
+  HeaderMap constructed(std::move(target));
+  EXPECT_EQ(fields(constructed), (std::vector<std::string>{"new=value"}));
+  EXPECT_TRUE(target.empty());  // NOLINT(bugprone-use-after-move)
+}
+
+TEST(HeaderMapTest, CopiesHoldOnlyTheLiveFields) {
+  HeaderMap map;
+  map.add("a", "1");
+  map.add("b", "2");
+  map.remove("a");
+  const HeaderMap copy(map);
+  EXPECT_EQ(fields(copy), (std::vector<std::string>{"b=2"}));
+  HeaderMap assigned;
+  assigned.add("x", "1");
+  assigned.add("y", "2");
+  assigned = map;
+  EXPECT_EQ(fields(assigned), (std::vector<std::string>{"b=2"}));
+}
+
+TEST(RequestHeadTest, ClearResetsEveryField) {
+  RequestHead head;
+  head.method = "POST";
+  head.path = "/a/very/long/path/that/is/not/inline?x=1";
+  head.authority = "example.com";
+  head.scheme = "https";
+  head.protocol = Protocol::Http10;
+  head.headers.add("a", "1");
+  head.clear();
+  const RequestHead fresh;
+  EXPECT_EQ(head.method, fresh.method);
+  EXPECT_EQ(head.path, fresh.path);
+  EXPECT_EQ(head.authority, fresh.authority);
+  EXPECT_EQ(head.scheme, fresh.scheme);
+  EXPECT_EQ(head.protocol, fresh.protocol);
+  EXPECT_TRUE(head.headers.empty());
+}
+
+}  // namespace
+}  // namespace remora::http
