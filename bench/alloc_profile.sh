@@ -9,14 +9,16 @@
 # keep-alive HTTP/1.1 requests for GET /small (h2load --h1, 4 connections, one
 # request at a time each). Start-up and shutdown cost the same in both runs, so
 #   per request = (total(N2) - total(N1)) / (N2 - N1).
-# Environment: REMORA_BIN (default build/release/proxy/remora), KEEP=1 keeps the
-# scratch directory (valgrind outputs: callgrind_annotate, dh_view.html).
+# Environment: REMORA_BIN (default build/release/proxy/remora), CONFIG (a template in
+# bench/configs, default remora.yaml; remora-accesslog.yaml adds the access log),
+# KEEP=1 keeps the scratch directory (valgrind outputs: callgrind_annotate, dh_view.html).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 n1=${1:-2000}
 n2=${2:-12000}
 remora=${REMORA_BIN:-build/release/proxy/remora}
+config=${CONFIG:-remora.yaml}
 for tool in valgrind h2load nginx curl; do
   command -v "$tool" >/dev/null || { echo "alloc_profile: $tool not found" >&2; exit 1; }
 done
@@ -63,8 +65,8 @@ pids+=($!)
 wait_serving "$upstream_port" "${pids[-1]}"
 
 port=$(free_port)
-render remora.yaml "$run_dir/remora.yaml" PORT="$port" ADMIN_PORT="$(free_port)" \
-  UPSTREAM_PORT="$upstream_port"
+render "$config" "$run_dir/remora.yaml" PORT="$port" ADMIN_PORT="$(free_port)" \
+  UPSTREAM_PORT="$upstream_port" RUN_DIR="$run_dir"
 
 # Prints the tool's total for one run of N requests.
 measure() {  # tool n
@@ -95,6 +97,6 @@ per_request() {  # tool label
 print(f'$2 per request: {(b-a)/(n2-n1):.2f}   (N={n1}: {a}, N={n2}: {b})')" "$a" "$b" "$n1" "$n2"
 }
 
-echo "Remora: $remora, 1 worker, h2load --h1 -c 4, GET /small (12-byte body)"
+echo "Remora: $remora, $config, 1 worker, h2load --h1 -c 4, GET /small (12-byte body)"
 per_request dhat "heap allocations"
 per_request callgrind "instructions (Ir)"

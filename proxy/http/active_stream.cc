@@ -37,7 +37,6 @@ void ActiveStream::reuse(ConnectionManager& connection, ResponseEncoder& encoder
     filters_[i]->setCallbacks(*this);
   }
   route_.reset();
-  logged_response_.reset();
   logged_trailers_.reset();
   request_stopped_at_.reset();
   buffered_request_data_.clear();
@@ -320,7 +319,6 @@ void ActiveStream::runResponseHeaders(size_t from) {
   response_stopped_at_.reset();
   response_headers_sent_ = true;
   finalizeResponseHeaders(response_);
-  if (!connection_->config().access_logs.empty()) logged_response_ = response_;
   touch();
   encoder_->encodeHeaders(response_, response_headers_end_);
   if (response_headers_end_) onResponseEnd();
@@ -468,7 +466,8 @@ void ActiveStream::recordStats() {
 void ActiveStream::writeAccessLogs() {
   const auto& logs = connection_->config().access_logs;
   if (logs.empty()) return;
-  const telemetry::LogContext context{&request_, logged_response_ ? &*logged_response_ : nullptr,
+  // response_ stays as sent until the stream is reused.
+  const telemetry::LogContext context{&request_, response_headers_sent_ ? &response_ : nullptr,
                                       logged_trailers_ ? &*logged_trailers_ : nullptr, info_};
   for (const auto& log : logs) connection_->context().access_logs.log(*log, context);
 }

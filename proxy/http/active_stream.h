@@ -103,7 +103,6 @@ class ActiveStream : public RequestDecoder, public filters::FilterCallbacks, pub
   std::vector<std::unique_ptr<filters::StreamFilter>> filters_;
   std::optional<const router::RouteEntry*> route_;
   // Kept for the access log (only when the connection manager has one).
-  std::optional<ResponseHead> logged_response_;
   std::optional<HeaderMap> logged_trailers_;
 
   // Request iteration: where a filter stopped, and what arrived meanwhile.
