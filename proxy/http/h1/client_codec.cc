@@ -180,6 +180,7 @@ HeadersVerdict ClientConnection::onHeadersComplete() {
   if (status == 101 || (connect_request_ && status / 100 == 2)) {
     keep_alive_ = false;
     decoder_->decodeHeaders(std::move(head), false);
+    parser_.keepHeaderStorage(std::move(head.headers));
     return HeadersVerdict::of(HeadersAction::Tunnel);
   }
 
@@ -198,6 +199,7 @@ HeadersVerdict ClientConnection::onHeadersComplete() {
     return HeadersVerdict::of(action);
   }
   decoder_->decodeHeaders(std::move(head), false);
+  parser_.keepHeaderStorage(std::move(head.headers));
   return HeadersVerdict::of(action);
 }
 
@@ -217,6 +219,7 @@ void ClientConnection::onMessageComplete(std::string_view final_body) {
   if (head_pending_) {
     head_pending_ = false;
     decoder->decodeHeaders(std::move(head_), true);
+    parser_.keepHeaderStorage(std::move(head_.headers));
   } else if (parser_.hasTrailers()) {
     decoder->decodeTrailers(parser_.takeTrailers());
   } else {

@@ -81,6 +81,12 @@ class Parser {
   // To be moved from: a HeaderMap move assignment swaps, so the parser gets the
   // target's old fields back as spare slots for the next message.
   HeaderMap&& takeHeaders() { return std::move(headers_); }
+  // Takes the storage of a map whose fields were handed on, for the next message's
+  // fields: a connection then holds one set of header slots, not one per hop.
+  void keepHeaderStorage(HeaderMap&& spare) {
+    headers_ = std::move(spare);
+    headers_.clear();
+  }
   bool hasTrailers() const { return !trailers_.empty(); }
   HeaderMap&& takeTrailers() { return std::move(trailers_); }
 

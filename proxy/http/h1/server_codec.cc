@@ -207,7 +207,7 @@ HeadersVerdict ServerConnection::onHeadersComplete() {
 
   if (upgrade) {
     startStream();
-    decoder_->decodeHeaders(std::move(head_), false);
+    handOverHead(false);
     return HeadersVerdict::of(HeadersAction::Tunnel);
   }
   const bool has_body = (state.flags & F_CHUNKED) != 0 || state.content_length > 0;
@@ -216,7 +216,7 @@ HeadersVerdict ServerConnection::onHeadersComplete() {
     return HeadersVerdict::of(HeadersAction::Continue);
   }
   startStream();
-  decoder_->decodeHeaders(std::move(head_), false);
+  handOverHead(false);
   return HeadersVerdict::of(HeadersAction::Continue);
 }
 
@@ -230,7 +230,7 @@ void ServerConnection::onMessageComplete(std::string_view final_body) {
   if (head_pending_) {
     head_pending_ = false;
     startStream();
-    decoder_->decodeHeaders(std::move(head_), true);
+    handOverHead(true);
     return;
   }
   if (decoder_ == nullptr) return;
@@ -239,6 +239,11 @@ void ServerConnection::onMessageComplete(std::string_view final_body) {
   } else {
     decoder_->decodeData(final_body, true);
   }
+}
+
+void ServerConnection::handOverHead(bool end_stream) {
+  decoder_->decodeHeaders(std::move(head_), end_stream);
+  parser_.keepHeaderStorage(std::move(head_.headers));
 }
 
 void ServerConnection::startStream() {

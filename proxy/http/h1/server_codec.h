@@ -59,6 +59,8 @@ class ServerConnection final : public ServerCodec, public ResponseEncoder, priva
   DispatchResult parseUntilStop(std::string_view data, size_t& consumed);
   DispatchResult fail(const CodecError& error);
   void startStream();
+  // Passes head_ to the stream and its spare header storage back to the parser.
+  void handOverHead(bool end_stream);
   void writeInterimHead(const ResponseHead& head);
   void writeFinalHead(const ResponseHead& head, bool end_stream);
   void onResponseComplete();
