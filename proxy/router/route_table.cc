@@ -1,5 +1,8 @@
 #include "proxy/router/route_table.h"
 
+#include <algorithm>
+#include <array>
+
 namespace remora::router {
 
 namespace {
@@ -388,7 +391,19 @@ const VirtualHostEntry* RouteTable::findVirtualHost(std::string_view authority) 
   if (exact_domains_.empty() && suffix_wildcards_.empty() && prefix_wildcards_.empty()) {
     return default_virtual_host_;
   }
-  const std::string host = lowerCopy(authority);
+  // Lower-cased on the stack: only a Host longer than the buffer costs an allocation.
+  std::array<char, 256> buffer;
+  std::string long_host;
+  std::string_view host;
+  if (authority.size() <= buffer.size()) {
+    std::transform(authority.begin(), authority.end(), buffer.begin(), [](char c) {
+      return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
+    });
+    host = std::string_view(buffer.data(), authority.size());
+  } else {
+    long_host = lowerCopy(authority);
+    host = long_host;
+  }
   if (const auto it = exact_domains_.find(host); it != exact_domains_.end()) return it->second;
   if (const VirtualHostEntry* found = findWildcard(suffix_wildcards_, host, true)) return found;
   if (const VirtualHostEntry* found = findWildcard(prefix_wildcards_, host, false)) return found;

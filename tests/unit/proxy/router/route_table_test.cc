@@ -101,6 +101,20 @@ TEST(RouteTableVirtualHost, DomainPrecedenceExactThenSuffixThenPrefixThenDefault
   EXPECT_EQ(vhostName(*table, ""), "default");
 }
 
+TEST(RouteTableVirtualHost, HostsOfAnyLengthMatchIgnoringCase) {
+  const std::string long_label(300, 'a');
+  const auto table = RouteTable::create(configWith({
+      virtualHost("default", {"*"}),
+      virtualHost("service", {"payments.internal.svc.cluster.local"}),
+      virtualHost("long", {long_label + ".example.com"}),
+      virtualHost("long_suffix", {"*." + long_label + ".net"}),
+  }));
+  EXPECT_EQ(vhostName(*table, "Payments.Internal.SVC.cluster.local"), "service");
+  EXPECT_EQ(vhostName(*table, "A" + long_label.substr(1) + ".EXAMPLE.com"), "long");
+  EXPECT_EQ(vhostName(*table, "x." + long_label + ".NET"), "long_suffix");
+  EXPECT_EQ(vhostName(*table, long_label + ".example.org"), "default");
+}
+
 TEST(RouteTableVirtualHost, LongestWildcardWins) {
   const auto table = RouteTable::create(configWith({
       virtualHost("short_prefix", {"foo.*"}),
