@@ -106,8 +106,9 @@ void ActiveStream::prepareRequest() {
   options.skip_xff_append = cfg.config.skip_xff_append;
   options.generate_request_id = cfg.config.generate_request_id;
   options.preserve_external_request_id = cfg.config.preserve_external_request_id;
-  applyForwardingHeaders(request_, connection_.remoteIp(), request_.scheme, options,
-                         connection_.context().resources.random);
+  info_.downstream_trusted_client_ip =
+      applyForwardingHeaders(request_, connection_.remoteIp(), request_.scheme, options,
+                             connection_.context().resources.random);
   writeChildSpan(request_.headers, connection_.context().resources.random);
 }
 

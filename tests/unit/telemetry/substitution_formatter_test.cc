@@ -185,6 +185,54 @@ TEST(SubstitutionFormatterTest, JsonEscapesControlCharacters) {
             "{\"ua\":\"a\\tb\\u0001\\n\"}\n");
 }
 
+TEST(SubstitutionFormatterTest, RbacFlagFollowsEnvoysFlags) {
+  stream::StreamInfo info;
+  info.setFlag(stream::ResponseFlag::RbacAccessDenied);
+  info.setFlag(stream::ResponseFlag::NoClusterFound);
+  EXPECT_EQ(formatText("%RESPONSE_FLAGS%", LogContext{.info = info}), "NC,RBAC");
+}
+
+TEST(SubstitutionFormatterTest, ConnectionTerminationDetails) {
+  stream::StreamInfo info;
+  EXPECT_EQ(formatText("%CONNECTION_TERMINATION_DETAILS%", LogContext{.info = info}), "-");
+  info.connection_termination_details = "rbac_access_denied_matched_policy[none]";
+  EXPECT_EQ(formatText("%CONNECTION_TERMINATION_DETAILS%", LogContext{.info = info}),
+            "rbac_access_denied_matched_policy[none]");
+}
+
+// The RBAC filters' verdicts, under their filter's namespace; anything else is missing.
+TEST(SubstitutionFormatterTest, DynamicMetadataReadsTheRbacVerdicts) {
+  const std::string format =
+      "%DYNAMIC_METADATA(envoy.filters.http.rbac:shadow_effective_policy_id)% "
+      "%DYNAMIC_METADATA(envoy.filters.http.rbac:shadow_engine_result)% "
+      "%DYNAMIC_METADATA(envoy.filters.http.rbac:enforced_effective_policy_id)% "
+      "%DYNAMIC_METADATA(envoy.filters.http.rbac:enforced_engine_result)% "
+      "%DYNAMIC_METADATA(envoy.filters.http.rbac:enforced_engine_result):3% "
+      "%DYNAMIC_METADATA(envoy.filters.network.rbac:shadow_engine_result)% "
+      "%DYNAMIC_METADATA(envoy.filters.http.rbac:other)% "
+      "%DYNAMIC_METADATA(envoy.filters.http.rbac:shadow_engine_result:deeper)% "
+      "%DYNAMIC_METADATA(envoy.lb:canary)%";
+  stream::StreamInfo info;
+  EXPECT_EQ(formatText(format, LogContext{.info = info}), "- - - - - - - - -");
+
+  info.rbac.filter = stream::RbacMetadata::Filter::Http;
+  info.rbac.shadow = stream::RbacMetadata::Result::Denied;
+  info.rbac.shadow_policy = "canary";
+  info.rbac.enforced = stream::RbacMetadata::Result::Allowed;
+  EXPECT_EQ(formatText(format, LogContext{.info = info}), "canary denied - allowed all - - - -");
+
+  info.rbac.filter = stream::RbacMetadata::Filter::Network;
+  EXPECT_EQ(formatText("%DYNAMIC_METADATA(envoy.filters.network.rbac:shadow_effective_policy_id)% "
+                       "%DYNAMIC_METADATA(envoy.filters.http.rbac:shadow_engine_result)%",
+                       LogContext{.info = info}),
+            "canary -");
+  EXPECT_EQ(formatJson("json_format: {r: '%DYNAMIC_METADATA(envoy.filters.network.rbac:"
+                       "enforced_engine_result)%', p: '%DYNAMIC_METADATA(envoy.filters.network."
+                       "rbac:enforced_effective_policy_id)%'}\n",
+                       LogContext{.info = info}),
+            "{\"r\":\"allowed\",\"p\":null}\n");
+}
+
 TEST(SubstitutionFormatterTest, TextFormatErrors) {
   EXPECT_EQ(formatError("%FOO%"), "t.yaml:1:9: format: unknown command operator '%FOO%'");
   EXPECT_EQ(formatError("%DURATION %"),
@@ -204,6 +252,9 @@ TEST(SubstitutionFormatterTest, TextFormatErrors) {
   EXPECT_EQ(formatError("%REQ(a?b?c)%"),
             "t.yaml:1:9: format: '%REQ(a?b?c)%' may name at most one alternative header (X?Y)");
   EXPECT_EQ(formatError("%REQ(a):x%"), "t.yaml:1:9: format: invalid length limit in '%REQ(a):x%'");
+  EXPECT_EQ(formatError("%DYNAMIC_METADATA(envoy.filters.http.rbac)%"),
+            "t.yaml:1:9: format: '%DYNAMIC_METADATA(envoy.filters.http.rbac)%' needs a namespace "
+            "and a key, e.g. %DYNAMIC_METADATA(envoy.filters.http.rbac:shadow_engine_result)%");
 }
 
 TEST(SubstitutionFormatterTest, JsonFormatErrors) {
