@@ -81,9 +81,10 @@ struct StreamInfo {
   std::string upstream_host;  // "ip:port"
   // The peer of the downstream connection, "ip:port" (Envoy's direct remote address).
   std::string downstream_remote_address;
-  // The client IP the connection manager trusts after x-forwarded-for processing
-  // (use_remote_address with xff_num_trusted_hops); empty for TCP, where the client is
-  // the peer. RBAC's remote_ip principal matches it.
+  // The client IP the connection manager took from x-forwarded-for (see
+  // http::applyForwardingHeaders), in canonical form; empty when the client is the
+  // peer, and always for TCP. RBAC's remote_ip principal and %DOWNSTREAM_REMOTE_ADDRESS%
+  // read it, falling back to the peer.
   std::string downstream_trusted_client_ip;
   // The listener's port the connection arrived on; 0 while unknown.
   uint32_t downstream_local_port = 0;
