@@ -36,6 +36,8 @@ enum class Operator {
   UpstreamCluster,
   DownstreamRemoteAddress,
   DownstreamRemoteAddressWithoutPort,
+  DownstreamDirectRemoteAddress,
+  DownstreamDirectRemoteAddressWithoutPort,
   Protocol,
   RouteName,
   Hostname,
@@ -60,7 +62,7 @@ struct OperatorSpec {
   Argument argument;
 };
 
-constexpr std::array<OperatorSpec, 29> kOperators{{
+constexpr std::array<OperatorSpec, 31> kOperators{{
     {"START_TIME", Operator::StartTime, Argument::Optional},
     {"REQ", Operator::RequestHeader, Argument::Header},
     {"RESP", Operator::ResponseHeader, Argument::Header},
@@ -78,6 +80,9 @@ constexpr std::array<OperatorSpec, 29> kOperators{{
     {"DOWNSTREAM_REMOTE_ADDRESS", Operator::DownstreamRemoteAddress, Argument::None},
     {"DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT", Operator::DownstreamRemoteAddressWithoutPort,
      Argument::None},
+    {"DOWNSTREAM_DIRECT_REMOTE_ADDRESS", Operator::DownstreamDirectRemoteAddress, Argument::None},
+    {"DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT",
+     Operator::DownstreamDirectRemoteAddressWithoutPort, Argument::None},
     {"PROTOCOL", Operator::Protocol, Argument::None},
     {"ROUTE_NAME", Operator::RouteName, Argument::None},
     {"HOSTNAME", Operator::Hostname, Argument::None},
@@ -273,9 +278,25 @@ void evaluate(const Command& command, const LogContext& context, Value& value) {
       value.setUnlessEmpty(info.cluster_name);
       return;
     case Operator::DownstreamRemoteAddress:
+      // Envoy's address for a client read from x-forwarded-for has port 0.
+      if (const std::string& client = info.downstream_trusted_client_ip; !client.empty()) {
+        const bool v6 = client.find(':') != std::string::npos;
+        value.setStored(v6 ? "[" + client + "]:0" : client + ":0");
+        return;
+      }
       value.setUnlessEmpty(info.downstream_remote_address);
       return;
     case Operator::DownstreamRemoteAddressWithoutPort:
+      if (!info.downstream_trusted_client_ip.empty()) {
+        value.setString(info.downstream_trusted_client_ip);
+        return;
+      }
+      value.setUnlessEmpty(withoutPort(info.downstream_remote_address));
+      return;
+    case Operator::DownstreamDirectRemoteAddress:
+      value.setUnlessEmpty(info.downstream_remote_address);
+      return;
+    case Operator::DownstreamDirectRemoteAddressWithoutPort:
       value.setUnlessEmpty(withoutPort(info.downstream_remote_address));
       return;
     case Operator::Protocol:

@@ -151,6 +151,31 @@ TEST(SubstitutionFormatterTest, Ipv6RemoteAddressWithoutPort) {
             "[2001:db8::1]:443 2001:db8::1");
 }
 
+constexpr std::string_view kDownstreamAddresses =
+    "%DOWNSTREAM_REMOTE_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% "
+    "%DOWNSTREAM_DIRECT_REMOTE_ADDRESS% %DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT%";
+
+TEST(SubstitutionFormatterTest, WithoutAForwardedClientTheRemoteAddressIsThePeer) {
+  SampleStream stream;
+  EXPECT_EQ(formatText(kDownstreamAddresses, stream.context()),
+            "192.168.1.7:54321 192.168.1.7 192.168.1.7:54321 192.168.1.7");
+  stream::StreamInfo unset;
+  EXPECT_EQ(formatText(kDownstreamAddresses, LogContext{.info = unset}), "- - - -");
+}
+
+// Envoy's remote address is the client x-forwarded-for named, with port 0; the direct
+// remote address stays the socket peer.
+TEST(SubstitutionFormatterTest, AForwardedClientIsTheRemoteAddressWithPortZero) {
+  SampleStream stream;
+  stream.info.downstream_trusted_client_ip = "203.0.113.7";
+  EXPECT_EQ(formatText(kDownstreamAddresses, stream.context()),
+            "203.0.113.7:0 203.0.113.7 192.168.1.7:54321 192.168.1.7");
+  stream.info.downstream_trusted_client_ip = "2001:db8::7";
+  stream.info.downstream_remote_address = "[::1]:8080";
+  EXPECT_EQ(formatText(kDownstreamAddresses, stream.context()),
+            "[2001:db8::7]:0 2001:db8::7 [::1]:8080 ::1");
+}
+
 TEST(SubstitutionFormatterTest, JsonFormatKeepsTypesAndConfiguredOrder) {
   SampleStream stream;
   constexpr std::string_view kYaml = R"(json_format:
