@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Instructions per request of Remora's TLS keep-alive path, counted by callgrind: the
 # repeatable before/after figure on a busy machine (wall-clock rates are not).
-#   bench/callgrind_tls.sh path/to/remora [requests-seconds]
+#   bench/callgrind_tls.sh path/to/remora [seconds] [https|http|https-close]
+# "http" sends the same load to the plaintext listener (the difference is what TLS
+# costs per request); "https-close" adds Connection: close, a TLS handshake per request.
 # Runs the upstream nginx and Remora (one worker, bench/configs/remora.yaml) under
 # valgrind --tool=callgrind, warms up, zeroes the counters, drives wrk over https
 # (4 keep-alive connections, TLS_AES_128_GCM_SHA256) and prints Ir / request. The
@@ -9,6 +11,10 @@
 set -euo pipefail
 remora=$(realpath "$1")
 seconds=${2:-10}
+mode=${3:-https}
+scheme=${mode%-close}
+close=()
+[ "$mode" = https-close ] && close=(-H "Connection: close")
 bench=$(cd "$(dirname "$0")" && pwd)
 dir=$(mktemp -d /tmp/remora-callgrind.XXXXXX)
 chmod 755 "$dir"
@@ -42,8 +48,12 @@ for _ in $(seq 100); do
 done
 export OPENSSL_CONF=$dir/tls/client-openssl.cnf
 wrk -t1 -c4 -d2s "https://127.0.0.1:$tls_port/small" >/dev/null
+wrk -t1 -c4 -d2s "http://127.0.0.1:$port/small" >/dev/null
 callgrind_control -z "$remora_pid" >/dev/null 2>&1
-requests=$(wrk -t1 -c4 -d"${seconds}s" -s lib/wrk_summary.lua "https://127.0.0.1:$tls_port/small" |
+target_port=$tls_port
+[ "$scheme" = https ] || target_port=$port
+requests=$(wrk -t1 -c4 -d"${seconds}s" -s lib/wrk_summary.lua "${close[@]}" \
+  "$scheme://127.0.0.1:$target_port/small" |
   sed -n 's/^WRK_JSON {"requests":\([0-9]*\),.*"status":\([0-9]*\).*/\1 \2/p')
 callgrind_control -d "$remora_pid" >/dev/null 2>&1
 sleep 1
@@ -51,8 +61,8 @@ sleep 1
 out=$(ls -t "$dir"/callgrind.out.* | head -1)
 ir=$(callgrind_annotate "$out" 2>/dev/null |
   sed -n 's/^\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
-# wrk opens its 4 connections inside the measured window: their handshakes are
-# reported apart so the per-request figure is the record path alone.
+# wrk opens its 4 connections inside the measured window (every request's with
+# https-close): handshakes are reported apart, so the last figure is the record path.
 handshakes=$(callgrind_annotate --inclusive=yes --threshold=100 "$out" 2>/dev/null |
   sed -n 's/^ *\([0-9,]*\) .*:SSL_do_handshake .*/\1/p' | head -1 | tr -d ,)
 set -- $requests
