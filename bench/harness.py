@@ -33,7 +33,7 @@ def parse_args():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--remora", required=True, help="path to the remora binary")
     p.add_argument("--quick", action="store_true",
-                   help="1 round of 2 s, 2,000 idle connections (about 2 minutes); writes "
+                   help="1 round of 2 s, 2,000 idle connections (about 3.5 minutes); writes "
                         "results/quick.* instead of results/latest.*")
     p.add_argument("--duration", type=int, help="seconds per measurement (default 4, quick 2)")
     p.add_argument("--rounds", type=int, help="interleaved rounds (default 3, quick 1)")
