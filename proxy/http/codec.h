@@ -95,6 +95,12 @@ class ResponseEncoder {
   // otherwise INTERNAL_ERROR); HTTP/1 cannot reset one exchange, so the connection
   // closes after it (closeAfterResponse() turns true).
   virtual void resetStream(StreamResetReason reason) {}
+  // Per-stream backpressure toward the client (Envoy's readDisable). HTTP/2: while
+  // disabled, received DATA still reaches the decoder but the stream's window is not
+  // reopened, so the client stops within one window and the other streams go on.
+  // HTTP/1 carries one stream per connection: the owner stops reading the connection
+  // instead, so this does nothing there.
+  virtual void setReadEnabled(bool enabled) {}
 };
 
 // Receives one request; implemented by the connection manager's active stream.
@@ -107,6 +113,11 @@ class RequestDecoder {
   // The peer reset the stream or the connection died with it open. No further event
   // follows and the stream's encoder must not be used any more.
   virtual void onResetStream(StreamResetReason reason) {}
+  // HTTP/2: the response body queued on this stream (the client's window is closed)
+  // went above the stream buffer limit / back below half of it: stop / resume
+  // producing it. The connection's own write buffer is reported separately.
+  virtual void onAboveWriteBufferHighWatermark() {}
+  virtual void onBelowWriteBufferLowWatermark() {}
 };
 
 class ServerCodecCallbacks {
@@ -174,6 +185,10 @@ class ResponseDecoder {
   // connection died with it open. No further event follows and the stream's encoder
   // must not be used any more.
   virtual void onResetStream(StreamResetReason reason) {}
+  // HTTP/2: the request body queued on this stream (the server's window is closed)
+  // went above the stream buffer limit / back below half of it.
+  virtual void onAboveWriteBufferHighWatermark() {}
+  virtual void onBelowWriteBufferLowWatermark() {}
 };
 
 class RequestEncoder {
@@ -186,6 +201,9 @@ class RequestEncoder {
   // ResponseEncoder::resetStream); HTTP/1 makes the connection not reusable, and the
   // owner closes it.
   virtual void resetStream(StreamResetReason reason) {}
+  // Per-stream backpressure toward the server; see ResponseEncoder::setReadEnabled.
+  // HTTP/1: nothing; the owner stops reading the connection.
+  virtual void setReadEnabled(bool enabled) {}
 };
 
 class ClientCodec {

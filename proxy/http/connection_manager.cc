@@ -69,7 +69,9 @@ ConnectionManager::~ConnectionManager() {
 
 void ConnectionManager::createCodec(bool http2) {
   if (http2) {
-    codec_ = h2::makeServerCodec(*this, *this, config_->http2_settings);
+    h2::Http2Settings settings = config_->http2_settings;
+    settings.stream_buffer_limit = connection_->bufferLimit();
+    codec_ = h2::makeServerCodec(*this, *this, settings);
     stats_.downstream_cx_http2_total.inc();
     stats_.downstream_cx_http2_active.inc();
   } else {

@@ -27,9 +27,11 @@ class ClientStream final : public Stream, public RequestEncoder {
   void encodeData(std::string_view data, bool end_stream) override;
   void encodeTrailers(const HeaderMap& trailers) override;
   void resetStream(StreamResetReason reason) override;
+  void setReadEnabled(bool enabled) override { applyReadEnabled(enabled); }
 
  private:
   void deliverReset(StreamResetReason reason) override;
+  void deliverWriteWatermark(bool above) override;
   // The response is complete: detaches, cancels what is left of the request.
   void finishResponse();
   bool canEncodeBody() const { return attached_ && id_ > 0 && !local_end_; }
@@ -175,6 +177,14 @@ void ClientStream::finishResponse() {
 }
 
 void ClientStream::deliverReset(StreamResetReason reason) { decoder_.onResetStream(reason); }
+
+void ClientStream::deliverWriteWatermark(bool above) {
+  if (above) {
+    decoder_.onAboveWriteBufferHighWatermark();
+  } else {
+    decoder_.onBelowWriteBufferLowWatermark();
+  }
+}
 
 }  // namespace
 

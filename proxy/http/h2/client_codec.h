@@ -17,7 +17,10 @@
 // failed or closed. After a GOAWAY reusable() is false; streams at or below its last
 // stream id finish normally.
 //
-// Response DATA is acknowledged (window update) as soon as decodeData returns.
+// Flow control mirrors the server codec: response DATA reopens the connection window
+// as soon as decodeData returns and the stream window unless the encoder is
+// read-disabled (the downstream reads slowly); a request body queued above
+// stream_buffer_limit is reported to the decoder (and again below half of it).
 #pragma once
 
 #include <memory>

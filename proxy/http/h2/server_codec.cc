@@ -25,9 +25,11 @@ class ServerStream final : public Stream, public ResponseEncoder {
   void encodeData(std::string_view data, bool end_stream) override;
   void encodeTrailers(const HeaderMap& trailers) override;
   void resetStream(StreamResetReason reason) override;
+  void setReadEnabled(bool enabled) override { applyReadEnabled(enabled); }
 
  private:
   void deliverReset(StreamResetReason reason) override;
+  void deliverWriteWatermark(bool above) override;
   void startRequest(bool end_stream);
   void rejectOversizedHead();
   bool canEncodeBody() const { return attached_ && response_started_ && !local_end_; }
@@ -129,6 +131,15 @@ void ServerStream::onDataFrame(std::string_view data, bool end_stream) {
 
 void ServerStream::deliverReset(StreamResetReason reason) {
   if (decoder_ != nullptr) decoder_->onResetStream(reason);
+}
+
+void ServerStream::deliverWriteWatermark(bool above) {
+  if (decoder_ == nullptr) return;
+  if (above) {
+    decoder_->onAboveWriteBufferHighWatermark();
+  } else {
+    decoder_->onBelowWriteBufferLowWatermark();
+  }
 }
 
 void ServerStream::encode100Continue() {

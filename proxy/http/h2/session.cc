@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <utility>
 
 #include "proxy/http/h2/details.h"
 
@@ -166,6 +167,7 @@ nghttp2_data_provider Stream::dataProvider() {
 
 void Stream::queueData(std::string_view data, bool end_stream) {
   outbound_.append(data);
+  updateWriteWatermark();
   if (end_stream) local_end_ = true;
   if (data_deferred_) {
     data_deferred_ = false;
@@ -191,6 +193,7 @@ ssize_t Stream::readOutbound(uint8_t* buf, size_t length, uint32_t* data_flags) 
     outbound_.erase(0, outbound_offset_);
     outbound_offset_ = 0;
   }
+  if (above_write_limit_) updateWriteWatermark();
   if (!outbound_.empty()) return static_cast<ssize_t>(n);
   if (local_end_) {
     *data_flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -205,6 +208,35 @@ ssize_t Stream::readOutbound(uint8_t* buf, size_t length, uint32_t* data_flags) 
     return NGHTTP2_ERR_DEFERRED;
   }
   return static_cast<ssize_t>(n);
+}
+
+void Stream::updateWriteWatermark() {
+  const size_t pending = outbound_.size() - outbound_offset_;
+  const size_t limit = session_.streamBufferLimit();
+  if (!above_write_limit_ && pending > limit) {
+    above_write_limit_ = true;
+    if (attached_) deliverWriteWatermark(true);
+  } else if (above_write_limit_ && pending <= limit / 2) {
+    above_write_limit_ = false;
+    if (attached_) deliverWriteWatermark(false);
+  }
+}
+
+void Stream::onDataDelivered(size_t bytes) {
+  if (!read_enabled_ && attached_) {
+    held_window_ += bytes;
+    return;
+  }
+  // Detached: nobody reads any more, so nothing is held back.
+  nghttp2_session_consume_stream(session_.raw(), id_, bytes + std::exchange(held_window_, 0));
+}
+
+void Stream::applyReadEnabled(bool enabled) {
+  if (read_enabled_ == enabled) return;
+  read_enabled_ = enabled;
+  if (!enabled || held_window_ == 0) return;
+  nghttp2_session_consume_stream(session_.raw(), id_, std::exchange(held_window_, 0));
+  session_.flush();
 }
 
 void Stream::resetLocally(StreamResetReason reason) {
@@ -251,7 +283,8 @@ Session::Session(Role role, CodecOutput& output, const Http2Settings& settings)
 
   nghttp2_option* options = nullptr;
   nghttp2_option_new(&options);
-  // Receive windows open only as far as decoders took the data (nghttp2_session_consume).
+  // Receive windows open only as far as decoders took the data (and stream windows only
+  // while their consumer keeps up: Stream::applyReadEnabled).
   nghttp2_option_set_no_auto_window_update(options, 1);
   nghttp2_option_set_max_outbound_ack(options, settings_.max_outbound_control_frames);
   nghttp2_option_set_max_settings(options, settings_.max_settings_entries);
@@ -463,8 +496,11 @@ int Session::onFrameRecv(const nghttp2_frame& frame) {
         const size_t bytes = data.size();
         stream->onDataFrame(data, end_stream);
         data.clear();
-        // The decoder has taken the bytes: let the peer send as many again.
-        nghttp2_session_consume(session_, frame.hd.stream_id, bytes);
+        // The connection window reopens at once, so a stream held back by its
+        // consumer never blocks the others; the stream's own window follows the
+        // decoder's backpressure.
+        nghttp2_session_consume_connection(session_, bytes);
+        stream->onDataDelivered(bytes);
       }
       break;
     case NGHTTP2_RST_STREAM:

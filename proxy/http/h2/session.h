@@ -77,9 +77,18 @@ class Stream {
   ssize_t readOutbound(uint8_t* buf, size_t length, uint32_t* data_flags);
   // Frees the buffers of a closed stream kept until the end of dispatch().
   void releaseBuffers();
+  // A received DATA frame's `bytes` reached the decoder: reopens the stream window by
+  // as much, or holds it while reading is disabled.
+  void onDataDelivered(size_t bytes);
 
  protected:
   virtual void deliverReset(StreamResetReason reason) = 0;
+  // The queued outbound body crossed the stream buffer limit (above) or fell to half of
+  // it (below); only called while attached.
+  virtual void deliverWriteWatermark(bool above) = 0;
+  // Backpressure toward the peer: while disabled, received bytes are delivered but the
+  // stream window stays closed; enabling returns what was held.
+  void applyReadEnabled(bool enabled);
   // nghttp2 data provider reading this stream's queued body.
   nghttp2_data_provider dataProvider();
   // Queues body bytes; `end_stream` ends our side once they are sent.
@@ -99,6 +108,7 @@ class Stream {
 
  private:
   void releaseOutbound();
+  void updateWriteWatermark();
 
   HeaderBlock block_;
   std::string frame_data_;
@@ -107,6 +117,10 @@ class Stream {
   size_t outbound_offset_ = 0;
   std::optional<HeaderMap> trailers_;
   bool data_deferred_ = false;
+  bool read_enabled_ = true;
+  // Received bytes whose stream window was not reopened (reading disabled).
+  size_t held_window_ = 0;
+  bool above_write_limit_ = false;
 };
 
 // An nghttp2 header list viewing the caller's strings, which must outlive the submit
@@ -140,6 +154,7 @@ class Session {
   // Counts a stream the codec reset for a protocol violation; past the limit the
   // connection fails. Returns false then (callbacks return a fatal error).
   bool countProtocolError();
+  uint32_t streamBufferLimit() const { return settings_.stream_buffer_limit; }
 
   // nghttp2 callbacks.
   int onBeginHeaders(const nghttp2_frame& frame);

@@ -17,6 +17,10 @@ struct Http2Settings {
   uint32_t initial_connection_window_size = 1024 * 1024;
   // SETTINGS_HEADER_TABLE_SIZE: the HPACK dynamic table we keep for the peer.
   uint32_t hpack_table_size = 4096;
+  // Body bytes one stream may queue toward the peer (waiting for its window) before
+  // its producer is told to pause (Envoy: the connection's buffer limit,
+  // per_connection_buffer_limit_bytes).
+  uint32_t stream_buffer_limit = 1024 * 1024;
   // Queued SETTINGS ACK / PING ACK frames beyond this mean a SETTINGS or PING flood:
   // the connection fails (nghttp2_option_set_max_outbound_ack).
   uint32_t max_outbound_control_frames = 1000;
