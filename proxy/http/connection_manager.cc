@@ -71,7 +71,9 @@ void ConnectionManager::createCodec(bool http2) {
   if (http2) {
     h2::Http2Settings settings = config_->http2_settings;
     settings.stream_buffer_limit = connection_->bufferLimit();
-    codec_ = h2::makeServerCodec(*this, *this, settings);
+    codec_ = h2::makeServerCodec(
+        *this, *this, settings,
+        {context_.resources.loop, &config_->http2_stats.shard(context_.resources.thread_index)});
     stats_.downstream_cx_http2_total.inc();
     stats_.downstream_cx_http2_active.inc();
   } else {

@@ -16,7 +16,7 @@
 
 namespace remora::stats {
 
-enum class ScopeKind { Http, Cluster, Listener, TcpProxy, Server, AccessLog, Route };
+enum class ScopeKind { Http, Cluster, Listener, TcpProxy, Server, AccessLog, Route, Http2 };
 
 // A scope's Prometheus tags, e.g. {{"envoy_cluster_name", "web"}}.
 using Tags = std::vector<std::pair<std::string, std::string>>;
@@ -82,6 +82,8 @@ class Store {
   // listed with its tcp scope (created too).
   Scope<HttpRbacStats>& tcpRbacScope(const std::string& stat_prefix);
   ServerStats& server() { return server_.shard(0); }
+  // http2.*: the downstream HTTP/2 codecs of every listener, one shard per thread.
+  Scope<Http2Stats>& http2() { return http2_; }
   AccessLogStats& accessLog() { return access_log_.shard(0); }
 
   // Every stat, merged, ordered by kind, scope and stat name (which is Envoy's
@@ -113,6 +115,7 @@ class Store {
   std::map<std::string, std::unique_ptr<Scope<HttpRbacStats>>> tcp_rbac_;
   std::map<std::string, std::unique_ptr<Scope<RouteStats>>> routes_;
   Scope<ServerStats> server_{"", 1};
+  Scope<Http2Stats> http2_;
   Scope<AccessLogStats> access_log_{"", 1};
   // Values at the last reset_counters, by full name.
   struct Baseline {

@@ -140,3 +140,39 @@ def test_client_that_stops_reading_stalls_only_its_upstream(remora, upstream):
     progress.stop.set()
     assert taken < HELD_BOUND, taken
     client.close()
+
+
+def zero_window_config(backend_port):
+    listener = http_listener([virtual_host([route_to("backend")])], codec_type="HTTP2",
+                             stream_idle_timeout="1s")
+    listener["per_connection_buffer_limit_bytes"] = 65536
+    return bootstrap([listener], [static_cluster("backend", backend_port)])
+
+
+def test_complete_response_to_zero_window_client_is_reset_by_flush_timeout(remora, upstream):
+    backend = upstream(respond(200, b"s" * 100))
+    proxy = remora(zero_window_config(backend.port))
+    client = H2Client(proxy.port, initial_window=0)
+    stream = client.request("GET", "/small")
+    assert client.wait_for(lambda: stream in client.resets, timeout=15), client.responses
+    assert client.resets[stream] == 8  # CANCEL
+    assert client.responses[stream]["headers"][":status"] == "200"
+    assert client.responses[stream]["body"] == b""
+    assert stat(proxy, "http2.tx_flush_timeout") == 1
+    # The exchange itself was complete when the flush timer took over.
+    assert stat(proxy, "http.http.downstream_rq_idle_timeout") == 0
+    client.close()
+
+
+def test_unfinished_response_to_zero_window_client_hits_stream_idle_timeout(remora, upstream):
+    backend = upstream(respond(200, b"L" * (1024 * 1024)))
+    proxy = remora(zero_window_config(backend.port))
+    client = H2Client(proxy.port, initial_window=0)
+    stream = client.request("GET", "/large")
+    assert client.wait_for(lambda: stream in client.resets, timeout=15), client.responses
+    assert client.resets[stream] == 8  # CANCEL
+    assert stat(proxy, "http.http.downstream_rq_idle_timeout") == 1
+    assert stat(proxy, "http2.tx_flush_timeout") == 0
+    # Only the stream ended: the connection still serves others.
+    assert not client.closed
+    client.close()

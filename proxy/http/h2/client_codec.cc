@@ -42,8 +42,8 @@ class ClientStream final : public Stream, public RequestEncoder {
 
 class ClientConnection final : public ClientCodec, public Session {
  public:
-  ClientConnection(CodecOutput& output, const Http2Settings& settings)
-      : Session(Role::Client, output, settings) {
+  ClientConnection(CodecOutput& output, const Http2Settings& settings, const Http2Runtime& runtime)
+      : Session(Role::Client, output, settings, runtime) {
     start();
   }
 
@@ -188,8 +188,9 @@ void ClientStream::deliverWriteWatermark(bool above) {
 
 }  // namespace
 
-std::unique_ptr<ClientCodec> makeClientCodec(CodecOutput& output, const Http2Settings& settings) {
-  return std::make_unique<ClientConnection>(output, settings);
+std::unique_ptr<ClientCodec> makeClientCodec(CodecOutput& output, const Http2Settings& settings,
+                                             const Http2Runtime& runtime) {
+  return std::make_unique<ClientConnection>(output, settings, runtime);
 }
 
 }  // namespace remora::http::h2

@@ -32,6 +32,7 @@ namespace remora::http::h2 {
 
 // Writes the connection preface and SETTINGS at once (the transport may queue them
 // until it is connected).
-std::unique_ptr<ClientCodec> makeClientCodec(CodecOutput& output, const Http2Settings& settings);
+std::unique_ptr<ClientCodec> makeClientCodec(CodecOutput& output, const Http2Settings& settings,
+                                             const Http2Runtime& runtime = {});
 
 }  // namespace remora::http::h2

@@ -43,8 +43,8 @@ class ServerStream final : public Stream, public ResponseEncoder {
 class ServerConnection final : public ServerCodec, public Session {
  public:
   ServerConnection(CodecOutput& output, ServerCodecCallbacks& callbacks,
-                   const Http2Settings& settings)
-      : Session(Role::Server, output, settings), callbacks_(callbacks) {
+                   const Http2Settings& settings, const Http2Runtime& runtime)
+      : Session(Role::Server, output, settings, runtime), callbacks_(callbacks) {
     start();
   }
 
@@ -177,6 +177,7 @@ void ServerStream::encodeData(std::string_view data, bool end_stream) {
   if (end_stream) attached_ = false;
   queueData(data, end_stream);
   session_.flush();
+  if (end_stream) armFlushTimerIfQueued();
 }
 
 void ServerStream::encodeTrailers(const HeaderMap& trailers) {
@@ -184,6 +185,7 @@ void ServerStream::encodeTrailers(const HeaderMap& trailers) {
   attached_ = false;
   queueTrailers(trailers);
   session_.flush();
+  armFlushTimerIfQueued();
 }
 
 void ServerStream::resetStream(StreamResetReason reason) {
@@ -195,8 +197,9 @@ void ServerStream::resetStream(StreamResetReason reason) {
 }  // namespace
 
 std::unique_ptr<ServerCodec> makeServerCodec(CodecOutput& output, ServerCodecCallbacks& callbacks,
-                                             const Http2Settings& settings) {
-  return std::make_unique<ServerConnection>(output, callbacks, settings);
+                                             const Http2Settings& settings,
+                                             const Http2Runtime& runtime) {
+  return std::make_unique<ServerConnection>(output, callbacks, settings, runtime);
 }
 
 }  // namespace remora::http::h2

@@ -37,6 +37,7 @@ namespace remora::http::h2 {
 
 // Writes the server SETTINGS (and connection window update) at once.
 std::unique_ptr<ServerCodec> makeServerCodec(CodecOutput& output, ServerCodecCallbacks& callbacks,
-                                             const Http2Settings& settings);
+                                             const Http2Settings& settings,
+                                             const Http2Runtime& runtime = {});
 
 }  // namespace remora::http::h2

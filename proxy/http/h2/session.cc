@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "proxy/http/h2/details.h"
+#include "telemetry/stats/stat_definitions.h"
 
 namespace remora::http::h2 {
 
@@ -194,6 +195,7 @@ ssize_t Stream::readOutbound(uint8_t* buf, size_t length, uint32_t* data_flags) 
     outbound_offset_ = 0;
   }
   if (above_write_limit_) updateWriteWatermark();
+  if (flush_timer_ && n > 0) flush_timer_->arm(session_.flushTimeout());
   if (!outbound_.empty()) return static_cast<ssize_t>(n);
   if (local_end_) {
     *data_flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -251,6 +253,21 @@ void Stream::refuse() {
   nghttp2_submit_rst_stream(session_.raw(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_REFUSED_STREAM);
 }
 
+void Stream::armFlushTimerIfQueued() {
+  const bool queued = outbound_.size() > outbound_offset_ || trailers_;
+  uv_loop_s* loop = session_.runtime().loop;
+  if (!queued || loop == nullptr || session_.flushTimeout().count() <= 0) return;
+  if (!flush_timer_) flush_timer_ = std::make_unique<Timer>(loop, [this] { onFlushTimeout(); });
+  flush_timer_->arm(session_.flushTimeout());
+}
+
+void Stream::onFlushTimeout() {
+  if (stats::Http2Stats* stats = session_.runtime().stats) stats->tx_flush_timeout.inc();
+  releaseOutbound();
+  nghttp2_submit_rst_stream(session_.raw(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_CANCEL);
+  session_.flush();
+}
+
 void Stream::releaseOutbound() {
   outbound_ = std::string();
   outbound_offset_ = 0;
@@ -258,6 +275,7 @@ void Stream::releaseOutbound() {
 }
 
 void Stream::releaseBuffers() {
+  flush_timer_.reset();
   releaseOutbound();
   frame_data_ = std::string();
   block_.reset();
@@ -265,10 +283,12 @@ void Stream::releaseBuffers() {
 
 // ---- Session ----
 
-Session::Session(Role role, CodecOutput& output, const Http2Settings& settings)
+Session::Session(Role role, CodecOutput& output, const Http2Settings& settings,
+                 const Http2Runtime& runtime)
     : role_(role),
       output_(output),
       settings_(settings),
+      runtime_(runtime),
       reset_tokens_(settings.stream_reset_burst),
       reset_refill_second_(steadySeconds()) {
   nghttp2_session_callbacks* callbacks = nullptr;

@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "proxy/common/timer.h"
 #include "proxy/http/codec.h"
 #include "proxy/http/h2/settings.h"
 
@@ -99,6 +100,10 @@ class Stream {
   void resetLocally(StreamResetReason reason);
   // Sends RST_STREAM(REFUSED_STREAM) for a stream no owner ever saw.
   void refuse();
+  // The owner is done but body bytes are still queued: unless a DATA frame leaves
+  // within stream_flush_timeout (each one restarts it), the stream is reset and
+  // http2.tx_flush_timeout counted.
+  void armFlushTimerIfQueued();
 
   Session& session_;
   int32_t id_ = 0;
@@ -109,6 +114,7 @@ class Stream {
  private:
   void releaseOutbound();
   void updateWriteWatermark();
+  void onFlushTimeout();
 
   HeaderBlock block_;
   std::string frame_data_;
@@ -121,6 +127,7 @@ class Stream {
   // Received bytes whose stream window was not reopened (reading disabled).
   size_t held_window_ = 0;
   bool above_write_limit_ = false;
+  std::unique_ptr<Timer> flush_timer_;
 };
 
 // An nghttp2 header list viewing the caller's strings, which must outlive the submit
@@ -155,6 +162,8 @@ class Session {
   // connection fails. Returns false then (callbacks return a fatal error).
   bool countProtocolError();
   uint32_t streamBufferLimit() const { return settings_.stream_buffer_limit; }
+  std::chrono::milliseconds flushTimeout() const { return settings_.stream_flush_timeout; }
+  const Http2Runtime& runtime() const { return runtime_; }
 
   // nghttp2 callbacks.
   int onBeginHeaders(const nghttp2_frame& frame);
@@ -167,7 +176,8 @@ class Session {
 
  protected:
   enum class Role { Server, Client };
-  Session(Role role, CodecOutput& output, const Http2Settings& settings);
+  Session(Role role, CodecOutput& output, const Http2Settings& settings,
+          const Http2Runtime& runtime);
 
   // Sends the preface/SETTINGS and the connection window update.
   void start();
@@ -207,6 +217,7 @@ class Session {
   const Role role_;
   CodecOutput& output_;
   const Http2Settings settings_;
+  const Http2Runtime runtime_;
   nghttp2_session* session_ = nullptr;
   std::unordered_map<int32_t, std::unique_ptr<Stream>> streams_;
   std::vector<std::unique_ptr<Stream>> idle_streams_;

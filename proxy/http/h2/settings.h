@@ -2,7 +2,14 @@
 // limits the codec enforces). Defaults are for a downstream listener.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+
+struct uv_loop_s;
+
+namespace remora::stats {
+struct Http2Stats;
+}
 
 namespace remora::http::h2 {
 
@@ -21,6 +28,10 @@ struct Http2Settings {
   // its producer is told to pause (Envoy: the connection's buffer limit,
   // per_connection_buffer_limit_bytes).
   uint32_t stream_buffer_limit = 1024 * 1024;
+  // Server: a stream whose response is complete but still queued (the client keeps its
+  // window closed) is reset after this long without sending anything (Envoy's stream
+  // flush timeout, which defaults to stream_idle_timeout). Zero: never.
+  std::chrono::milliseconds stream_flush_timeout{0};
   // Queued SETTINGS ACK / PING ACK frames beyond this mean a SETTINGS or PING flood:
   // the connection fails (nghttp2_option_set_max_outbound_ack).
   uint32_t max_outbound_control_frames = 1000;
@@ -49,6 +60,13 @@ struct Http2Settings {
   // messaging errors, oversized heads) before the connection is closed with
   // GOAWAY(ENHANCE_YOUR_CALM): nghttp2 1.52 has no glitch limiter of its own.
   uint32_t max_stream_protocol_errors = 100;
+};
+
+// What a codec needs from the worker it runs on; either may be null (unit tests): no
+// flush timer, nothing counted.
+struct Http2Runtime {
+  uv_loop_s* loop = nullptr;
+  stats::Http2Stats* stats = nullptr;
 };
 
 }  // namespace remora::http::h2
