@@ -25,6 +25,8 @@ class CodecOutput {
  public:
   virtual ~CodecOutput() = default;
   virtual void write(std::string_view bytes) = 0;
+  // Bytes written and not yet taken by the socket.
+  virtual size_t bufferedBytes() const { return 0; }
 };
 
 // Why dispatch() refused the input. The status is the local reply for a server
@@ -169,6 +171,9 @@ class ServerCodec {
   // HTTP/1: bytes of a pipelined request wait for resume(). (HTTP/2 has none.)
   virtual bool hasBufferedInput() const { return false; }
   virtual size_t activeStreams() const = 0;
+  // The transport's write buffer drained below its low watermark: HTTP/2 writes the
+  // frames it held back while the buffer was full.
+  virtual void onBelowLowWatermark() {}
 };
 
 // ---- Upstream (client) side ----
@@ -234,6 +239,8 @@ class ClientCodec {
   virtual size_t activeStreams() const = 0;
   // Stops starting streams on this connection; HTTP/2 also tells the peer (GOAWAY).
   virtual void goAway() {}
+  // See ServerCodec::onBelowLowWatermark.
+  virtual void onBelowLowWatermark() {}
 };
 
 }  // namespace remora::http

@@ -35,6 +35,7 @@ struct ConnectionManagerConfig {
     http2_settings.initial_connection_window_size = hcm.http2.initial_connection_window_size;
     http2_settings.hpack_table_size = hcm.http2.hpack_table_size;
     http2_settings.max_outbound_control_frames = hcm.http2.max_outbound_control_frames;
+    http2_settings.max_outbound_frames = hcm.http2.max_outbound_frames;
     http2_settings.max_request_headers_kb = hcm.max_request_headers_kb;
     http2_settings.max_headers_count = hcm.max_headers_count;
     http2_settings.stream_flush_timeout = hcm.stream_idle_timeout;

@@ -19,7 +19,8 @@ ConnPool::ConnPool(WorkerResources& resources, std::shared_ptr<const Host> host,
   http2_settings_.initial_connection_window_size = h2.initial_connection_window_size;
   http2_settings_.hpack_table_size = h2.hpack_table_size;
   http2_settings_.max_outbound_control_frames = h2.max_outbound_control_frames;
-  http2_settings_.stream_buffer_limit = cluster_->config.per_connection_buffer_limit_bytes;
+  http2_settings_.max_outbound_frames = h2.max_outbound_frames;
+  http2_settings_.connection_buffer_limit = cluster_->config.per_connection_buffer_limit_bytes;
 }
 
 ConnPool::~ConnPool() {

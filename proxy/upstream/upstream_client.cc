@@ -76,6 +76,7 @@ void UpstreamClient::onAboveHighWatermark() {
 }
 
 void UpstreamClient::onBelowLowWatermark() {
+  codec_->onBelowLowWatermark();
   for (UpstreamStreamCallbacks* stream : streams_) stream->onUpstreamBelowLowWatermark();
 }
 

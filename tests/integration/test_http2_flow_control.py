@@ -176,3 +176,87 @@ def test_unfinished_response_to_zero_window_client_hits_stream_idle_timeout(remo
     # Only the stream ended: the connection still serves others.
     assert not client.closed
     client.close()
+
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+EMPTY_SETTINGS = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+PING = b"\x00\x00\x08\x06\x00\x00\x00\x00\x00" + b"pingpong"
+
+
+def flood_config(**http2_options):
+    listener = http_listener([virtual_host([route_to("backend")])], codec_type="HTTP2",
+                             http2_protocol_options=http2_options)
+    listener["per_connection_buffer_limit_bytes"] = 16384
+    return bootstrap([listener], [static_cluster("backend", 1)])
+
+
+def ping_without_reading(port, max_pings=2_000_000):
+    """Sends PINGs and never reads the ACKs; returns once the proxy cut the connection."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((LOOPBACK, port))
+    sock.settimeout(10)
+    batch = PING * 1000
+    cut = False
+    try:
+        sock.sendall(PREFACE + EMPTY_SETTINGS)
+        for _ in range(max_pings // 1000):
+            sock.sendall(batch)
+    except OSError:
+        cut = True
+    finally:
+        sock.close()
+    return cut
+
+
+def test_client_that_never_reads_pings_hits_max_outbound_frames(remora):
+    proxy = remora(flood_config(max_outbound_frames=100, max_outbound_control_frames=100000))
+    assert ping_without_reading(proxy.port)
+    assert wait_until(lambda: stat(proxy, "http2.outbound_flood") == 1, timeout=5)
+    assert stat(proxy, "http2.outbound_control_flood") == 0
+    assert stat(proxy, "http.http.downstream_cx_protocol_error") == 1
+    assert wait_until(lambda: stat(proxy, "http.http.downstream_cx_active") == 0, timeout=5)
+
+
+def test_unread_ping_acks_hit_max_outbound_control_frames(remora):
+    proxy = remora(flood_config(max_outbound_frames=100000, max_outbound_control_frames=50))
+    assert ping_without_reading(proxy.port)
+    assert wait_until(lambda: stat(proxy, "http2.outbound_control_flood") == 1, timeout=5)
+    assert stat(proxy, "http2.outbound_flood") == 0
+    assert wait_until(lambda: stat(proxy, "http.http.downstream_cx_active") == 0, timeout=5)
+
+
+def get_headers_frame(stream_id):
+    """HEADERS(END_STREAM|END_HEADERS) for GET http://example.com/ (HPACK static table
+    entries and a literal :authority)."""
+    block = b"\x82\x86\x84\x41\x0bexample.com"
+    return (len(block).to_bytes(3, "big") + b"\x01\x05" + stream_id.to_bytes(4, "big") + block)
+
+
+def test_client_that_opens_streams_and_never_reads_hits_max_outbound_frames(remora, upstream):
+    backend = upstream(respond(200, b"r" * 64))
+    listener = http_listener([virtual_host([route_to("backend")])], codec_type="HTTP2",
+                             http2_protocol_options={"max_outbound_frames": 40})
+    listener["per_connection_buffer_limit_bytes"] = 16384
+    proxy = remora(bootstrap([listener], [static_cluster("backend", backend.port)]))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((LOOPBACK, proxy.port))
+    sock.settimeout(10)
+    sock.sendall(PREFACE + EMPTY_SETTINGS)
+    # Batches of 50 requests, their responses never read: once the socket buffers are
+    # full, the response heads of one batch are more frames than the limit. (Batches
+    # stay below max_concurrent_streams, so no stream is refused.)
+    cut = False
+    for start in range(1, 2 * 100_000, 2 * 50):
+        try:
+            sock.sendall(b"".join(get_headers_frame(i) for i in range(start, start + 100, 2)))
+        except OSError:
+            cut = True
+            break
+        time.sleep(0.05)
+    sock.close()
+    assert cut
+    assert stat(proxy, "http2.outbound_flood") == 1
+    assert stat(proxy, "http.http.downstream_cx_protocol_error") == 1
+    assert wait_until(lambda: stat(proxy, "http.http.downstream_cx_active") == 0, timeout=5)

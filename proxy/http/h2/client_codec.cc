@@ -64,6 +64,7 @@ class ClientConnection final : public ClientCodec, public Session {
   }
   size_t activeStreams() const override { return openStreams(); }
   void goAway() override { submitGoAway(); }
+  void onBelowLowWatermark() override { onTransportDrained(); }
 
   void onSubmitted(Stream& stream, int32_t stream_id) { promoteIdle(stream, stream_id); }
   void onNeverSubmitted(Stream& stream) { retireIdle(stream); }

@@ -20,7 +20,7 @@
 // Flow control mirrors the server codec: response DATA reopens the connection window
 // as soon as decodeData returns and the stream window unless the encoder is
 // read-disabled (the downstream reads slowly); a request body queued above
-// stream_buffer_limit is reported to the decoder (and again below half of it).
+// connection_buffer_limit is reported to the decoder (and again below half of it).
 #pragma once
 
 #include <memory>

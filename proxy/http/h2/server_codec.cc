@@ -58,6 +58,7 @@ class ServerConnection final : public ServerCodec, public Session {
   Protocol protocol() const override { return Protocol::Http2; }
   void goAway() override { submitGoAway(); }
   size_t activeStreams() const override { return openStreams(); }
+  void onBelowLowWatermark() override { onTransportDrained(); }
 
  private:
   std::unique_ptr<Stream> createPeerStream(int32_t stream_id) override {

@@ -19,7 +19,7 @@
 // (setReadEnabled(false), the upstream is slow): then the stream window stays closed
 // until reading is enabled again, so the client stops within one window while its
 // other streams go on. A response body queued because the client's windows are closed
-// is reported to the decoder above stream_buffer_limit and again below half of it.
+// is reported to the decoder above connection_buffer_limit and again below half of it.
 //
 // Responses: encodeHeaders sends :status plus the fields minus the connection-specific
 // ones; 1xx heads are interim. Body bytes queue per stream and leave as the peer's

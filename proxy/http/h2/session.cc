@@ -351,15 +351,20 @@ DispatchResult Session::dispatchBytes(std::string_view data, int failure_status)
   const ssize_t received = nghttp2_session_mem_recv(
       session_, reinterpret_cast<const uint8_t*>(data.data()), data.size());
   std::optional<std::string_view> failure;
+  stats::Http2Stats* stats = runtime_.stats;
   if (received == NGHTTP2_ERR_FLOODED) {
     // The peer does not read the ACKs it asks for: send it nothing more.
     failure = details::kFloodDetected;
+    if (stats) stats->outbound_control_flood.inc();
   } else if (received < 0) {
     failure = fatal_code_ ? fatal_details_ : details::kCodecError;
     nghttp2_session_terminate_session(session_, fatal_code_.value_or(NGHTTP2_PROTOCOL_ERROR));
-    sendQueued();
+    sendQueued(true);
   } else if (!sendQueued()) {
     failure = details::kCodecError;
+  } else if (outboundFlooded()) {
+    failure = details::kFloodDetected;
+    if (stats) stats->outbound_flood.inc();
   }
   busy_ = false;
   writeOut();
@@ -379,14 +384,25 @@ void Session::flush() {
   writeOut();
 }
 
-bool Session::sendQueued() {
+bool Session::sendQueued(bool force) {
+  const size_t transport_bytes = output_.bufferedBytes();
+  if (transport_bytes == 0) frames_in_transport_ = 0;
   while (true) {
+    // Frames the transport cannot take yet stay in nghttp2, where they are counted.
+    if (!force && transport_bytes + out_buffer_.size() > settings_.connection_buffer_limit) {
+      return true;
+    }
     const uint8_t* bytes = nullptr;
     const ssize_t n = nghttp2_session_mem_send(session_, &bytes);
     if (n < 0) return false;
     if (n == 0) return true;
     out_buffer_.append(view(bytes, static_cast<size_t>(n)));
   }
+}
+
+bool Session::outboundFlooded() const {
+  return nghttp2_session_get_outbound_queue_size(session_) + frames_in_transport_ >
+         settings_.max_outbound_frames;
 }
 
 void Session::writeOut() {
@@ -574,6 +590,7 @@ int Session::onStreamClose(int32_t stream_id, uint32_t error_code) {
 }
 
 int Session::onFrameSend(const nghttp2_frame& frame) {
+  ++frames_in_transport_;
   const int32_t id = frame.hd.stream_id;
   switch (frame.hd.type) {
     case NGHTTP2_GOAWAY:

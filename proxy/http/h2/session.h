@@ -155,13 +155,15 @@ class Session {
   nghttp2_session* raw() const { return session_; }
   // Writes what nghttp2 has queued, unless a dispatch() will do it.
   void flush();
+  // The transport drained: writes the frames held back meanwhile.
+  void onTransportDrained() { flush(); }
   void submitTrailers(int32_t stream_id, const HeaderMap& trailers);
   // A GOAWAY was submitted (by goAway() or nghttp2): no new stream is accepted.
   bool goAwaySent() const { return goaway_sent_; }
   // Counts a stream the codec reset for a protocol violation; past the limit the
   // connection fails. Returns false then (callbacks return a fatal error).
   bool countProtocolError();
-  uint32_t streamBufferLimit() const { return settings_.stream_buffer_limit; }
+  uint32_t streamBufferLimit() const { return settings_.connection_buffer_limit; }
   std::chrono::milliseconds flushTimeout() const { return settings_.stream_flush_timeout; }
   const Http2Runtime& runtime() const { return runtime_; }
 
@@ -204,8 +206,11 @@ class Session {
   size_t openStreams() const { return streams_.size() + idle_streams_.size(); }
 
  private:
-  // Moves what nghttp2 has queued into out_buffer_; false on a fatal nghttp2 error.
-  bool sendQueued();
+  // Moves what nghttp2 has queued into out_buffer_ while the transport is below its
+  // limit (`force`: regardless, for a last GOAWAY); false on a fatal nghttp2 error.
+  bool sendQueued(bool force = false);
+  // More frames wait for the peer than max_outbound_frames.
+  bool outboundFlooded() const;
   void writeOut();
   DispatchResult fail(int status, std::string_view details);
   // Takes a token for a received RST_STREAM; false (and the connection fails) when the
@@ -232,6 +237,8 @@ class Session {
   // Error code of a GOAWAY nghttp2 (or we) sent to fail the connection.
   std::optional<uint32_t> error_goaway_sent_;
   uint32_t protocol_errors_ = 0;
+  // Frames serialized since the transport's buffer was last empty.
+  size_t frames_in_transport_ = 0;
   // Rapid-reset token bucket (server): tokens left and when they were last refilled.
   uint64_t reset_tokens_;
   uint64_t reset_refill_second_;

@@ -24,10 +24,11 @@ struct Http2Settings {
   uint32_t initial_connection_window_size = 1024 * 1024;
   // SETTINGS_HEADER_TABLE_SIZE: the HPACK dynamic table we keep for the peer.
   uint32_t hpack_table_size = 4096;
-  // Body bytes one stream may queue toward the peer (waiting for its window) before
-  // its producer is told to pause (Envoy: the connection's buffer limit,
-  // per_connection_buffer_limit_bytes).
-  uint32_t stream_buffer_limit = 1024 * 1024;
+  // The transport's buffer limit (per_connection_buffer_limit_bytes). Body bytes one
+  // stream may queue toward the peer (waiting for its window) before its producer is
+  // told to pause; and frames stay in nghttp2 (where they are counted against
+  // max_outbound_frames) while the transport holds more than this.
+  uint32_t connection_buffer_limit = 1024 * 1024;
   // Server: a stream whose response is complete but still queued (the client keeps its
   // window closed) is reset after this long without sending anything (Envoy's stream
   // flush timeout, which defaults to stream_idle_timeout). Zero: never.
@@ -35,6 +36,10 @@ struct Http2Settings {
   // Queued SETTINGS ACK / PING ACK frames beyond this mean a SETTINGS or PING flood:
   // the connection fails (nghttp2_option_set_max_outbound_ack).
   uint32_t max_outbound_control_frames = 1000;
+  // Frames queued toward the peer and not yet taken by the socket (held in nghttp2,
+  // plus those written into the transport since it was last empty) beyond this mean
+  // the peer does not read what it asks for: the connection fails.
+  uint32_t max_outbound_frames = 10000;
   // Limits for one received header section (request head, response head or
   // trailers): name+value bytes of every field, pseudo-headers included, and the
   // number of regular fields. A request head over either gets a local 431; other

@@ -121,7 +121,7 @@ TEST_F(H2ServerFlowControlTest, OtherStreamsKeepFlowingWhileOneIsReadDisabled) {
 
 TEST_F(H2ServerFlowControlTest, QueuedResponseBodyCrossesTheStreamBufferLimit) {
   Http2Settings settings;
-  settings.stream_buffer_limit = 100;
+  settings.connection_buffer_limit = 100;
   start(settings);
   // The client grants no stream window: the response body stays queued in the codec.
   const nghttp2_settings_entry zero_window{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 0};
@@ -178,7 +178,7 @@ TEST(H2ClientFlowControlTest, QueuedRequestBodyCrossesTheStreamBufferLimit) {
   Http2Settings server_settings;
   server_settings.initial_stream_window_size = 0;
   Http2Settings client_settings;
-  client_settings.stream_buffer_limit = 100;
+  client_settings.connection_buffer_limit = 100;
   CodecPair pair(server_settings, client_settings);
   ASSERT_TRUE(pair.pump());
   RecordingResponseDecoder response;
