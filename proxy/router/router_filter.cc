@@ -92,7 +92,7 @@ FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bool end_st
   }
   if (end_stream) onRequestEnd();
 
-  pool_ = &cluster->poolFor(host);
+  pool_ = &cluster->poolFor(host, head.protocol);
   host_stats_ = &pool_->hostStats();
   upstream_start_ = std::chrono::steady_clock::now();
   connecting_ = pool_->newStream(*this);
