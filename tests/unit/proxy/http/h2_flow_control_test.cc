@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "proxy/http/h2/client_codec.h"
+#include "proxy/http/h2/details.h"
 #include "proxy/http/h2/server_codec.h"
 #include "tests/unit/proxy/http/h2_test_support.h"
 
@@ -142,6 +143,48 @@ TEST_F(H2ServerFlowControlTest, QueuedResponseBodyCrossesTheStreamBufferLimit) {
                             std::string("\x00\x00\x03\xe8", 4)))
                   .ok);
   EXPECT_EQ(callbacks_.stream(0).events(), (Events{"headers", "above", "below"}));
+}
+
+// A transport whose buffer level the test sets.
+class BackedUpOutput : public RecordingOutput {
+ public:
+  size_t bufferedBytes() const override { return buffered; }
+  size_t buffered = 0;
+};
+
+TEST(H2OutboundFramesTest, FramesWaitWhileTheTransportIsFullAndCountAgainstTheLimit) {
+  BackedUpOutput output;
+  RecordingServerCallbacks callbacks;
+  Http2Settings settings;
+  settings.connection_buffer_limit = 1000;
+  settings.max_outbound_frames = 5;
+  std::unique_ptr<ServerCodec> server = makeServerCodec(output, callbacks, settings);
+  RawClient client;
+  ASSERT_TRUE(server->dispatch(client.take()).ok);
+  output.clear();
+
+  const auto ping = [&] {
+    return rawFrame(NGHTTP2_PING, NGHTTP2_FLAG_NONE, 0, std::string(8, 'p'));
+  };
+  output.buffered = 2000;
+  ASSERT_TRUE(server->dispatch(ping() + ping() + ping()).ok);
+  EXPECT_TRUE(output.bytes().empty());
+
+  // The transport drained: the held ACKs leave.
+  output.buffered = 0;
+  server->onBelowLowWatermark();
+  size_t acks = 0;
+  for (const auto& frame : parseFrames(output.bytes())) {
+    acks += frame.type == NGHTTP2_PING && (frame.flags & NGHTTP2_FLAG_ACK) != 0 ? 1 : 0;
+  }
+  EXPECT_EQ(acks, 3u);
+
+  output.buffered = 2000;
+  std::string flood;
+  for (int i = 0; i < 6; ++i) flood += ping();
+  const DispatchResult result = server->dispatch(flood);
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.error.details, details::kFloodDetected);
 }
 
 TEST(H2ClientFlowControlTest, ReadDisabledStreamKeepsItsWindowClosedUntilEnabled) {
