@@ -95,8 +95,9 @@ void ClientStream::encodeHeaders(const RequestHead& head, bool end_stream) {
 
   if (end_stream) local_end_ = true;
   const nghttp2_data_provider provider = dataProvider();
-  const int32_t stream_id = nghttp2_submit_request(session_.raw(), nullptr, nv.data(), nv.size(),
-                                                   end_stream ? nullptr : &provider, nullptr);
+  const int32_t stream_id =
+      nghttp2_submit_request(session_.raw(), nullptr, nv.data(), nv.size(),
+                             end_stream ? nullptr : &provider, static_cast<Stream*>(this));
   if (stream_id < 0) {
     // Stream ids are exhausted: nothing was sent, so another connection may take it.
     attached_ = false;

@@ -1,5 +1,6 @@
 #include "proxy/http/h2/server_codec.h"
 
+#include <charconv>
 #include <string>
 
 #include "proxy/http/h2/session.h"
@@ -100,13 +101,14 @@ void ServerStream::startRequest(bool end_stream) {
   RequestHead head;
   head.protocol = Protocol::Http2;
   // nghttp2 has checked the pseudo-headers a request needs (RFC 9113 8.3.1).
-  if (const std::string* method = block.pseudo(":method")) head.method = *method;
-  if (const std::string* path = block.pseudo(":path")) head.path = *path;
-  if (const std::string* scheme = block.pseudo(":scheme")) head.scheme = *scheme;
-  const std::string* authority = block.pseudo(":authority");
-  if (authority != nullptr) head.authority = *authority;
+  if (std::string* method = block.pseudo(":method")) head.method = std::move(*method);
+  if (std::string* path = block.pseudo(":path")) head.path = std::move(*path);
+  if (std::string* scheme = block.pseudo(":scheme")) head.scheme = std::move(*scheme);
+  std::string* authority = block.pseudo(":authority");
+  const bool has_authority = authority != nullptr;
+  if (has_authority) head.authority = std::move(*authority);
   head.headers = block.takeFields();
-  if (authority == nullptr) {
+  if (!has_authority) {
     if (const std::string* host = head.headers.get("host")) head.authority = *host;
   }
   decoder_ = &callbacks_.newStream(*this);
@@ -151,9 +153,10 @@ void ServerStream::encode100Continue() {
 
 void ServerStream::encodeHeaders(const ResponseHead& head, bool end_stream) {
   if (!attached_ || response_started_) return;
-  const std::string status = std::to_string(head.status);
+  char status[4];
+  const auto [status_end, ec] = std::to_chars(status, status + sizeof(status), head.status);
   NvList nv;
-  nv.add(":status", status);
+  nv.add(":status", std::string_view(status, ec == std::errc() ? status_end - status : 0));
   nv.addRegular(head.headers, false);
   if (head.status >= 100 && head.status < 200) {
     nghttp2_submit_headers(session_.raw(), NGHTTP2_FLAG_NONE, id_, nullptr, nv.data(), nv.size(),

@@ -94,7 +94,25 @@ uint64_t steadySeconds() {
 
 // ---- HeaderBlock ----
 
-void HeaderBlock::reset() { *this = HeaderBlock(); }
+void HeaderBlock::reset() {
+  for (std::string& value : pseudo_) value.clear();
+  pseudo_present_ = 0;
+  fields_.clear();
+  cookie_.clear();
+  has_cookie_ = false;
+  bytes_ = 0;
+  regular_count_ = 0;
+  over_limit_ = false;
+}
+
+int HeaderBlock::slotOf(std::string_view name) {
+  if (name == ":method") return kMethod;
+  if (name == ":path") return kPath;
+  if (name == ":scheme") return kScheme;
+  if (name == ":authority") return kAuthority;
+  if (name == ":status") return kStatus;
+  return -1;
+}
 
 void HeaderBlock::add(std::string_view name, std::string_view value, const Http2Settings& limits) {
   if (over_limit_) return;
@@ -103,14 +121,16 @@ void HeaderBlock::add(std::string_view name, std::string_view value, const Http2
   if (!pseudo) ++regular_count_;
   if (bytes_ > static_cast<size_t>(limits.max_request_headers_kb) * 1024 ||
       regular_count_ > limits.max_headers_count) {
+    reset();
     over_limit_ = true;
-    pseudo_.clear();
-    fields_.clear();
-    cookie_.clear();
     return;
   }
   if (pseudo) {
-    pseudo_.push_back({std::string(name), std::string(value)});
+    // nghttp2 has rejected unknown and repeated pseudo-headers.
+    const int slot = slotOf(name);
+    if (slot < 0) return;
+    pseudo_[slot].assign(value);
+    pseudo_present_ |= static_cast<uint8_t>(1u << slot);
   } else if (name == "cookie") {
     if (has_cookie_) cookie_ += "; ";
     cookie_ += value;
@@ -120,11 +140,10 @@ void HeaderBlock::add(std::string_view name, std::string_view value, const Http2
   }
 }
 
-const std::string* HeaderBlock::pseudo(std::string_view name) const {
-  for (const HeaderEntry& field : pseudo_) {
-    if (field.name == name) return &field.value;
-  }
-  return nullptr;
+std::string* HeaderBlock::pseudo(std::string_view name) {
+  const int slot = slotOf(name);
+  if (slot < 0 || (pseudo_present_ & (1u << slot)) == 0) return nullptr;
+  return &pseudo_[slot];
 }
 
 HeaderMap HeaderBlock::takeFields() {
@@ -138,9 +157,16 @@ HeaderMap HeaderBlock::takeFields() {
 
 void NvList::add(std::string_view name, std::string_view value) {
   // NGHTTP2_NV_FLAG_NONE: nghttp2 copies both strings, so the casts never lead to writes.
-  nv_.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-                 reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                 value.size(), NGHTTP2_NV_FLAG_NONE});
+  const nghttp2_nv nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+                      reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
+                      value.size(), NGHTTP2_NV_FLAG_NONE};
+  if (size_ < inline_.size()) {
+    inline_[size_++] = nv;
+    return;
+  }
+  if (spill_.empty()) spill_.assign(inline_.begin(), inline_.end());
+  spill_.push_back(nv);
+  ++size_;
 }
 
 void NvList::addRegular(const HeaderMap& fields, bool skip_host) {
@@ -422,7 +448,7 @@ DispatchResult Session::fail(int status, std::string_view details) {
 size_t Session::resetAttached(StreamResetReason reason) {
   // Collected first: a decoder may start a stream while hearing of the reset.
   std::vector<Stream*> attached;
-  for (const auto& [id, stream] : streams_) {
+  for (const auto& stream : streams_) {
     if (stream->attached()) attached.push_back(stream.get());
   }
   for (const auto& stream : idle_streams_) {
@@ -477,8 +503,36 @@ bool Session::takeResetToken() {
 }
 
 Stream* Session::find(int32_t stream_id) {
-  const auto it = streams_.find(stream_id);
-  return it == streams_.end() ? nullptr : it->second.get();
+  if (found_ != nullptr && found_id_ == stream_id) return found_;
+  auto* stream = static_cast<Stream*>(nghttp2_session_get_stream_user_data(session_, stream_id));
+  if (stream == nullptr) {
+    // nghttp2 no longer knows it (closing): ours may still be open.
+    const auto it = std::find_if(streams_.begin(), streams_.end(),
+                                 [&](const auto& open) { return open->id() == stream_id; });
+    if (it == streams_.end()) return nullptr;
+    stream = it->get();
+  }
+  found_id_ = stream_id;
+  found_ = stream;
+  return stream;
+}
+
+void Session::adopt(std::unique_ptr<Stream> stream, int32_t stream_id) {
+  stream->slot_ = streams_.size();
+  nghttp2_session_set_stream_user_data(session_, stream_id, stream.get());
+  streams_.push_back(std::move(stream));
+}
+
+std::unique_ptr<Stream> Session::takeOpen(Stream& stream) {
+  if (found_ == &stream) found_ = nullptr;
+  const size_t slot = stream.slot_;
+  std::unique_ptr<Stream> taken = std::move(streams_[slot]);
+  if (slot + 1 != streams_.size()) {
+    streams_[slot] = std::move(streams_.back());
+    streams_[slot]->slot_ = slot;
+  }
+  streams_.pop_back();
+  return taken;
 }
 
 Stream& Session::addIdle(std::unique_ptr<Stream> stream) {
@@ -490,7 +544,7 @@ void Session::promoteIdle(Stream& stream, int32_t stream_id) {
   const auto it = std::find_if(idle_streams_.begin(), idle_streams_.end(),
                                [&](const auto& idle) { return idle.get() == &stream; });
   if (it == idle_streams_.end()) return;
-  streams_.emplace(stream_id, std::move(*it));
+  adopt(std::move(*it), stream_id);
   idle_streams_.erase(it);
 }
 
@@ -508,9 +562,11 @@ int Session::onBeginHeaders(const nghttp2_frame& frame) {
   if (frame.headers.cat == NGHTTP2_HCAT_REQUEST) {
     std::unique_ptr<Stream> stream = createPeerStream(id);
     if (stream == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    streams_.emplace(id, std::move(stream));
+    adopt(std::move(stream), id);
   }
-  if (Stream* stream = find(id)) stream->block().reset();
+  // A fresh stream's block is empty already; a later section (trailers) starts anew.
+  Stream* stream = find(id);
+  if (stream != nullptr && frame.headers.cat != NGHTTP2_HCAT_REQUEST) stream->block().reset();
   return 0;
 }
 
@@ -564,10 +620,9 @@ int Session::onDataChunk(int32_t stream_id, std::string_view data) {
 }
 
 int Session::onStreamClose(int32_t stream_id, uint32_t error_code) {
-  const auto it = streams_.find(stream_id);
-  if (it == streams_.end()) return 0;
-  std::unique_ptr<Stream> stream = std::move(it->second);
-  streams_.erase(it);
+  Stream* open = find(stream_id);
+  if (open == nullptr) return 0;
+  std::unique_ptr<Stream> stream = takeOpen(*open);
   if (!stream->frameData().empty()) {
     nghttp2_session_consume_connection(session_, stream->frameData().size());
   }

@@ -12,12 +12,12 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "proxy/common/timer.h"
@@ -31,17 +31,23 @@ class Session;
 // One received header section (request head, response head or trailers).
 class HeaderBlock {
  public:
+  // Forgets the section; string capacity is kept for the next one.
   void reset();
   // Pseudo-headers are kept apart; "cookie" crumbs are joined with "; " (RFC 9113
   // 8.2.3). Fields past either limit are dropped and overLimit() turns true.
   void add(std::string_view name, std::string_view value, const Http2Settings& limits);
   bool overLimit() const { return over_limit_; }
-  // Value of a pseudo-header, or nullptr.
-  const std::string* pseudo(std::string_view name) const;
+  // Value of a pseudo-header, or nullptr; the caller may move it out.
+  std::string* pseudo(std::string_view name);
   HeaderMap takeFields();
 
  private:
-  std::vector<HeaderEntry> pseudo_;
+  // The pseudo-headers nghttp2's messaging validation lets through, one slot each.
+  enum Slot : uint8_t { kMethod, kScheme, kAuthority, kPath, kStatus, kSlots };
+  static int slotOf(std::string_view name);
+
+  std::array<std::string, kSlots> pseudo_;
+  uint8_t pseudo_present_ = 0;  // bit per Slot
   HeaderMap fields_;
   std::string cookie_;
   bool has_cookie_ = false;
@@ -128,21 +134,27 @@ class Stream {
   size_t held_window_ = 0;
   bool above_write_limit_ = false;
   std::unique_ptr<Timer> flush_timer_;
+  // Index in the session's stream list.
+  size_t slot_ = 0;
+  friend class Session;
 };
 
 // An nghttp2 header list viewing the caller's strings, which must outlive the submit
-// call (nghttp2 copies them there).
+// call (nghttp2 copies them there). Lives on the stack: ordinary heads fit inline,
+// longer ones spill to the heap.
 class NvList {
  public:
   void add(std::string_view name, std::string_view value);
   // Regular fields minus the connection-specific ones HTTP/2 forbids (RFC 9113
   // 8.2.2); `skip_host` drops "host" when it became :authority.
   void addRegular(const HeaderMap& fields, bool skip_host);
-  const nghttp2_nv* data() const { return nv_.data(); }
-  size_t size() const { return nv_.size(); }
+  const nghttp2_nv* data() const { return spill_.empty() ? inline_.data() : spill_.data(); }
+  size_t size() const { return size_; }
 
  private:
-  std::vector<nghttp2_nv> nv_;
+  std::array<nghttp2_nv, 24> inline_;
+  std::vector<nghttp2_nv> spill_;
+  size_t size_ = 0;
 };
 
 class Session {
@@ -218,13 +230,21 @@ class Session {
   bool takeResetToken();
   // Resets every attached stream; returns how many there were.
   size_t resetAttached(StreamResetReason reason);
+  void adopt(std::unique_ptr<Stream> stream, int32_t stream_id);
+  std::unique_ptr<Stream> takeOpen(Stream& stream);
 
   const Role role_;
   CodecOutput& output_;
   const Http2Settings settings_;
   const Http2Runtime runtime_;
   nghttp2_session* session_ = nullptr;
-  std::unordered_map<int32_t, std::unique_ptr<Stream>> streams_;
+  // Streams nghttp2 has open; nghttp2's stream user data points at each, so lookups
+  // need no map of our own.
+  std::vector<std::unique_ptr<Stream>> streams_;
+  // The last stream find() returned: a header section's fields arrive one callback
+  // each, all for the same stream.
+  int32_t found_id_ = 0;
+  Stream* found_ = nullptr;
   std::vector<std::unique_ptr<Stream>> idle_streams_;
   std::vector<std::unique_ptr<Stream>> closed_streams_;
   std::string out_buffer_;
