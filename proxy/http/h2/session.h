@@ -1,7 +1,9 @@
 // What the HTTP/2 server and client codecs share: one nghttp2 session per connection,
-// its callbacks, output batching, per-stream body queues feeding nghttp2's data
-// provider, received header sections checked against the limits, flow control tied
-// to consumption, and the connection-level failure and GOAWAY bookkeeping.
+// its callbacks, output batching (frames stay in nghttp2 while the transport is full,
+// counted against max_outbound_frames), per-stream body queues feeding nghttp2's data
+// provider with write watermarks, flow control tied to consumption and per-stream
+// backpressure, the stream flush timer, and the connection-level failure and GOAWAY
+// bookkeeping.
 //
 // Re-entrancy: decoder callbacks run inside nghttp2_session_mem_recv (or mem_send, for
 // resets); what they encode is only queued in nghttp2 and goes out in the same
@@ -22,39 +24,12 @@
 
 #include "proxy/common/timer.h"
 #include "proxy/http/codec.h"
+#include "proxy/http/h2/header_block.h"
 #include "proxy/http/h2/settings.h"
 
 namespace remora::http::h2 {
 
 class Session;
-
-// One received header section (request head, response head or trailers).
-class HeaderBlock {
- public:
-  // Forgets the section; string capacity is kept for the next one.
-  void reset();
-  // Pseudo-headers are kept apart; "cookie" crumbs are joined with "; " (RFC 9113
-  // 8.2.3). Fields past either limit are dropped and overLimit() turns true.
-  void add(std::string_view name, std::string_view value, const Http2Settings& limits);
-  bool overLimit() const { return over_limit_; }
-  // Value of a pseudo-header, or nullptr; the caller may move it out.
-  std::string* pseudo(std::string_view name);
-  HeaderMap takeFields();
-
- private:
-  // The pseudo-headers nghttp2's messaging validation lets through, one slot each.
-  enum Slot : uint8_t { kMethod, kScheme, kAuthority, kPath, kStatus, kSlots };
-  static int slotOf(std::string_view name);
-
-  std::array<std::string, kSlots> pseudo_;
-  uint8_t pseudo_present_ = 0;  // bit per Slot
-  HeaderMap fields_;
-  std::string cookie_;
-  bool has_cookie_ = false;
-  size_t bytes_ = 0;
-  size_t regular_count_ = 0;
-  bool over_limit_ = false;
-};
 
 // State both stream directions need. A stream is "attached" while its owner (decoder
 // and encoder user) still takes part; the codec detaches it when the owner's part is
@@ -137,24 +112,6 @@ class Stream {
   // Index in the session's stream list.
   size_t slot_ = 0;
   friend class Session;
-};
-
-// An nghttp2 header list viewing the caller's strings, which must outlive the submit
-// call (nghttp2 copies them there). Lives on the stack: ordinary heads fit inline,
-// longer ones spill to the heap.
-class NvList {
- public:
-  void add(std::string_view name, std::string_view value);
-  // Regular fields minus the connection-specific ones HTTP/2 forbids (RFC 9113
-  // 8.2.2); `skip_host` drops "host" when it became :authority.
-  void addRegular(const HeaderMap& fields, bool skip_host);
-  const nghttp2_nv* data() const { return spill_.empty() ? inline_.data() : spill_.data(); }
-  size_t size() const { return size_; }
-
- private:
-  std::array<nghttp2_nv, 24> inline_;
-  std::vector<nghttp2_nv> spill_;
-  size_t size_ = 0;
 };
 
 class Session {
