@@ -260,3 +260,32 @@ def test_client_that_opens_streams_and_never_reads_hits_max_outbound_frames(remo
     assert stat(proxy, "http2.outbound_flood") == 1
     assert stat(proxy, "http.http.downstream_cx_protocol_error") == 1
     assert wait_until(lambda: stat(proxy, "http.http.downstream_cx_active") == 0, timeout=5)
+
+
+def test_client_that_stops_reading_closes_its_http2_upstream_stream_window(remora, tmp_path):
+    from test_http2 import Nghttpd, h2_cluster
+    (tmp_path / "big").write_bytes(b"b" * (32 * 1024 * 1024))
+    server = Nghttpd(tmp_path)
+    try:
+        assert wait_until(server.ready, timeout=5)
+        listener = http_listener([virtual_host([route_to("backend")])], codec_type="HTTP2")
+        listener["per_connection_buffer_limit_bytes"] = 65536
+        cluster = h2_cluster(server.port)
+        cluster["per_connection_buffer_limit_bytes"] = 65536
+        proxy = remora(bootstrap([listener], [cluster]))
+        client = H2Client(proxy.port, auto_window_update=False)
+        big = client.request("GET", "/big")
+        assert client.wait_for(lambda: big in client.responses)
+        # The proxy stops reopening the upstream stream's window once the client's
+        # stream queue is full: what it takes from nghttpd stays bounded.
+        taken = -1
+        for _ in range(100):
+            time.sleep(0.3)
+            now = stat(proxy, "cluster.backend.upstream_cx_rx_bytes_total")
+            if now == taken:
+                break
+            taken = now
+        assert taken < HELD_BOUND, taken
+        client.close()
+    finally:
+        server.stop()
