@@ -106,8 +106,10 @@ void ActiveStream::prepareRequest() {
   options.skip_xff_append = cfg.config.skip_xff_append;
   options.generate_request_id = cfg.config.generate_request_id;
   options.preserve_external_request_id = cfg.config.preserve_external_request_id;
-  applyForwardingHeaders(request_, connection_.remoteIp(), request_.scheme, options,
-                         connection_.context().resources.random);
+  const std::optional<ParsedIp> forwarded_client =
+      applyForwardingHeaders(request_, connection_.remoteIp(), request_.scheme, options,
+                             connection_.context().resources.random);
+  if (forwarded_client) info_.downstream_trusted_client_ip = forwarded_client->text();
   writeChildSpan(request_.headers, connection_.context().resources.random);
 }
 
