@@ -427,7 +427,8 @@ void ActiveStream::writeAccessLogs() {
 }
 
 void ActiveStream::setDownstreamReadEnabled(bool enabled) {
-  connection_.setStreamReadEnabled(enabled);
+  encoder_.setReadEnabled(enabled);           // HTTP/2: this stream's window only
+  connection_.setStreamReadEnabled(enabled);  // HTTP/1: the connection
 }
 
 bool ActiveStream::downstreamAboveHighWatermark() const {
@@ -435,10 +436,13 @@ bool ActiveStream::downstreamAboveHighWatermark() const {
 }
 
 void ActiveStream::onDownstreamAboveHighWatermark() {
+  // The connection's write buffer and (HTTP/2) this stream's queue report separately.
+  if (downstream_above_watermarks_++ > 0) return;
   for (auto& filter : filters_) filter->onDownstreamAboveHighWatermark();
 }
 
 void ActiveStream::onDownstreamBelowLowWatermark() {
+  if (downstream_above_watermarks_ == 0 || --downstream_above_watermarks_ > 0) return;
   for (auto& filter : filters_) filter->onDownstreamBelowLowWatermark();
 }
 

@@ -48,6 +48,8 @@ class RouterFilter : public filters::StreamFilter,
   void decodeData(std::string_view data, bool end_stream) override;
   void decodeTrailers(http::HeaderMap&& trailers) override;
   void onResetStream(http::StreamResetReason reason) override;
+  void onAboveWriteBufferHighWatermark() override { onUpstreamAboveHighWatermark(); }
+  void onBelowWriteBufferLowWatermark() override { onUpstreamBelowLowWatermark(); }
 
  private:
   void sendRedirect(const RouteEntry& route, const http::RequestHead& head);
@@ -90,6 +92,7 @@ class RouterFilter : public filters::StreamFilter,
   bool tunnel_ = false;
   bool grpc_ = false;
   bool read_disabled_for_pending_ = false;
+  int upstream_above_watermarks_ = 0;
   std::unique_ptr<Timer> timeout_;
   std::chrono::steady_clock::time_point upstream_start_;
 };

@@ -177,6 +177,21 @@ REMORA_DEFINE_STATS_STRUCT(ServerStats, REMORA_SERVER_STATS)
 REMORA_DEFINE_STATS_STRUCT(AccessLogStats, REMORA_ACCESS_LOG_STATS)
 REMORA_DEFINE_STATS_STRUCT(RouteStatsBase, REMORA_ROUTE_STATS)
 
+// HTTP/2 codec events: http2.* for downstream connections (at the root, as Envoy
+// names them) and cluster.<name>.http2.* for upstream ones.
+#define REMORA_HTTP2_STATS(COUNTER) \
+  COUNTER(outbound_flood)           \
+  COUNTER(outbound_control_flood)   \
+  COUNTER(tx_flush_timeout)
+
+struct Http2Stats {
+  REMORA_HTTP2_STATS(REMORA_STAT_FIELD_COUNTER)
+  template <typename V>
+  void visit(V& v) {
+    REMORA_HTTP2_STATS(REMORA_STAT_VISIT_COUNTER)
+  }
+};
+
 // Each stat's name within its scope ("rbac.allowed", "rbac.canary.shadow_denied").
 struct RbacStatNames {
 #define REMORA_STAT_NAME_FIELD(name) std::string name;
@@ -248,13 +263,16 @@ struct HttpConnManagerStats : HttpConnManagerStatsBase {
   }
 };
 
+#define REMORA_STAT_VISIT_HTTP2_COUNTER(name) v.counter("http2." #name, http2.name);
 struct ClusterStats : ClusterStatsBase {
   ResponseCodeCounters upstream_rq_by_code;  // upstream_rq_<code>
   SslStats ssl;
+  Http2Stats http2;
   template <typename V>
   void visit(V& v) {
     ClusterStatsBase::visit(v);
     ssl.visit(v);
+    REMORA_HTTP2_STATS(REMORA_STAT_VISIT_HTTP2_COUNTER)
   }
   Counter& upstreamResponseClass(int status) {
     return responseClassCounter<ClusterStatsBase>(

@@ -142,6 +142,8 @@ const char* familyPrefix(ScopeKind kind) {
       return "envoy_access_log_";
     case ScopeKind::Route:
       return "envoy_vhost_route_";
+    case ScopeKind::Http2:
+      return "envoy_http2_";
     case ScopeKind::NetworkRbac:
       return "envoy_";  // envoy_rbac_allowed, the stat_prefix in envoy_rbac_prefix
   }

@@ -23,6 +23,8 @@ const char* kindPrefix(ScopeKind kind) {
       return "access_log";
     case ScopeKind::Route:
       return "vhost";
+    case ScopeKind::Http2:
+      return "http2";
     case ScopeKind::NetworkRbac:
       return "";
   }
@@ -172,7 +174,7 @@ std::string fullNameOf(const MergedStat& s) {
 }  // namespace
 
 Store::Store(size_t workers, BucketSelector buckets)
-    : shards_(workers + 1), buckets_(std::move(buckets)) {
+    : shards_(workers + 1), buckets_(std::move(buckets)), http2_("", workers + 1) {
   HistogramInit init{"server.", buckets_};
   server().visit(init);
   HistogramInit log_init{"access_log.", buckets_};
@@ -307,6 +309,7 @@ std::vector<MergedStat> Store::snapshot() const {
     mergeRbac(ScopeKind::Http, name, out);
     sortByStat(out, first);
   }
+  merge(http2_, ScopeKind::Http2, out);
   for (const auto& [name, scope] : listeners_) merge(*scope, ScopeKind::Listener, out);
   merge(server_, ScopeKind::Server, out);
   for (const auto& [name, scope] : tcp_) merge(*scope, ScopeKind::TcpProxy, out);

@@ -17,7 +17,17 @@
 namespace remora::stats {
 
 // NetworkRbac names have no fixed root: they start with the filter's own stat_prefix.
-enum class ScopeKind { Http, Cluster, Listener, TcpProxy, Server, AccessLog, Route, NetworkRbac };
+enum class ScopeKind {
+  Http,
+  Cluster,
+  Listener,
+  TcpProxy,
+  Server,
+  AccessLog,
+  Route,
+  NetworkRbac,
+  Http2
+};
 
 // A scope's Prometheus tags, e.g. {{"envoy_cluster_name", "web"}}.
 using Tags = std::vector<std::pair<std::string, std::string>>;
@@ -88,6 +98,8 @@ class Store {
   Scope<RbacStats>& networkRbacScope(const std::string& stat_prefix,
                                      const std::string& shadow_rules_stat_prefix = "");
   ServerStats& server() { return server_.shard(0); }
+  // http2.*: the downstream HTTP/2 codecs of every listener, one shard per thread.
+  Scope<Http2Stats>& http2() { return http2_; }
   AccessLogStats& accessLog() { return access_log_.shard(0); }
 
   // Every stat, merged, ordered by kind, scope and stat name (which is Envoy's
@@ -128,6 +140,7 @@ class Store {
   std::vector<std::unique_ptr<RbacScope>> rbac_;
   std::map<std::string, std::unique_ptr<Scope<RouteStats>>> routes_;
   Scope<ServerStats> server_{"", 1};
+  Scope<Http2Stats> http2_;
   Scope<AccessLogStats> access_log_{"", 1};
   // Values at the last reset_counters, by full name.
   struct Baseline {
