@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from lib import load, memory, procs, report, targets  # noqa: E402
+from lib import load, memory, procs, report, targets, tls  # noqa: E402
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_DIR = os.path.dirname(BENCH_DIR)
@@ -33,7 +33,7 @@ def parse_args():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--remora", required=True, help="path to the remora binary")
     p.add_argument("--quick", action="store_true",
-                   help="1 round of 2 s, 2,000 idle connections (about 2 minutes); writes "
+                   help="1 round of 2 s, 2,000 idle connections (about 3.5 minutes); writes "
                         "results/quick.* instead of results/latest.*")
     p.add_argument("--duration", type=int, help="seconds per measurement (default 4, quick 2)")
     p.add_argument("--rounds", type=int, help="interleaved rounds (default 3, quick 1)")
@@ -145,15 +145,19 @@ def measure(launcher, target, upstream, scenario, layout, args, workers, rnd):
     record = {"workers": workers, "round": rnd, "scenario": scenario.key, "target": target.name}
     if scenario.tool == "h2load" and target.h2_unsupported:
         return record | {"status": "n/a", "note": target.h2_unsupported}
+    if scenario.tls and target.tls_unsupported:
+        return record | {"status": "n/a", "note": target.tls_unsupported}
     if not target.alive():
         return record | {"status": "failed", "note": "not running"}
-    port = target.h2_port if scenario.tool == "h2load" else target.port
+    port = (target.tls_port if scenario.tls
+            else target.h2_port if scenario.tool == "h2load" else target.port)
     pids, upstream_pids = target.pids(), upstream.pids()
     reset_ok = procs.reset_peak_rss(pids)
     cpu_before, up_before = procs.cpu_ticks(pids), procs.cpu_ticks(upstream_pids)
     try:
         result = load.run(launcher, scenario, port, len(layout["loadgen"]), args.duration,
-                          layout["loadgen"], f"{target.name}-w{workers}-r{rnd}")
+                          layout["loadgen"], f"{target.name}-w{workers}-r{rnd}",
+                          args.tls_material.client_env())
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
         return record | {"status": "failed", "note": str(e)[:200]}
     pids = target.pids()  # nginx may have replaced a worker
@@ -181,14 +185,29 @@ def describe(m):
             f"cpu {'—' if cpu is None else f'{cpu:.1f}'} µs/req")
 
 
+def warm_up(launcher, args, target, layout):
+    """1 s of keep-alive load per protocol measured: upstream pools, caches, page faults."""
+    warmups = [load.SCENARIOS[0]]
+    if target.tls_port is not None and any(s.tls for s in load.SCENARIOS
+                                           if s.key in args.scenarios):
+        warmups.append(next(s for s in load.SCENARIOS if s.tls))
+    for scenario in warmups:
+        port = target.tls_port if scenario.tls else target.port
+        try:
+            load.run(launcher, scenario, port, len(layout["loadgen"]), 1, layout["loadgen"],
+                     "warmup", args.tls_material.client_env())
+        except RuntimeError as e:
+            print(f"  warm-up of {target.name} ({scenario.key}) failed: {e}", flush=True)
+
+
 def run_load_phase(launcher, args, layouts):
     measurements = []
     scenarios = [s for s in load.SCENARIOS if s.key in args.scenarios]
     for workers in args.workers:
         layout = layouts[workers]
-        upstream = targets.Upstream(launcher)
+        upstream = targets.Upstream(launcher, args.tls_material)
         upstream.start(len(layout["upstream"]), layout["upstream"])
-        under_test = targets.make_targets(launcher, args.remora, args.targets)
+        under_test = targets.make_targets(launcher, args.tls_material, args.remora, args.targets)
         start_failures = {}
         for target in under_test:
             try:
@@ -196,13 +215,9 @@ def run_load_phase(launcher, args, layouts):
             except targets.StartError as e:
                 start_failures[target.name] = str(e).splitlines()[0]
                 print(f"  {target.name} did not start: {e}", flush=True)
-        for target in under_test:  # warm-up: upstream pools, caches, page faults
+        for target in under_test:
             if target.alive():
-                try:
-                    load.run(launcher, load.SCENARIOS[0], target.port, len(layout["loadgen"]),
-                             1, layout["loadgen"], "warmup")
-                except RuntimeError as e:
-                    print(f"  warm-up of {target.name} failed: {e}", flush=True)
+                warm_up(launcher, args, target, layout)
         for rnd in range(1, args.rounds + 1):
             # Rotating the order keeps any drift from always favouring one target.
             shift = (rnd - 1) % len(under_test)
@@ -228,10 +243,11 @@ def run_memory_phase(launcher, args, layouts):
     connections = raise_fd_limit(args.idle_connections)
     result = {"workers": workers, "settle_s": memory.SETTLE_S,
               "connections_requested": connections, "targets": {}}
-    upstream = targets.Upstream(launcher)
+    upstream = targets.Upstream(launcher, args.tls_material)
     upstream.start(len(layout["upstream"]), layout["upstream"])
     try:
-        for target in targets.make_targets(launcher, args.remora, args.targets):
+        for target in targets.make_targets(launcher, args.tls_material, args.remora,
+                                           args.targets):
             if target.name == "direct":
                 continue
             try:
@@ -261,7 +277,8 @@ def run_memory_phase(launcher, args, layouts):
 
 
 def preflight(args):
-    missing = [t for t in ("nginx", "wrk", "h2load", "gnuplot") if not shutil.which(t)]
+    missing = [t for t in ("nginx", "wrk", "h2load", "gnuplot", "openssl")
+               if not shutil.which(t)]
     missing += [t for t in ("haproxy", "nghttpx") if t in args.targets and not shutil.which(t)]
     if missing:
         sys.exit(f"missing tools: {', '.join(missing)} (run bench/install-deps.sh)")
@@ -279,6 +296,7 @@ def main():
     run_dir = args.run_dir or tempfile.mkdtemp(prefix="remora-bench.")
     os.chmod(run_dir, 0o755)
     launcher = procs.Launcher(run_dir)
+    args.tls_material = tls.Material(run_dir)
     started = time.monotonic()
     doc = {"started_at": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
            "command": args.command or " ".join(sys.argv),
@@ -289,7 +307,9 @@ def main():
                os.path.getmtime(args.remora)).strftime("%Y-%m-%d %H:%M"),
            "settings": {"duration_s": args.duration, "rounds": args.rounds,
                         "workers": args.workers, "scenarios": args.scenarios,
-                        "targets": args.targets, "quick": args.quick}}
+                        "targets": args.targets, "quick": args.quick,
+                        "tls": {"protocol": tls.PROTOCOL, "cipher_suite": tls.CIPHER_SUITE,
+                                "key": tls.KEY_TYPE}}}
     layouts = {w: cpu_layout(w) for w in args.workers}
     doc["cpu_layout"] = {str(w): layouts[w] for w in args.workers}
     raise_fd_limit(0)

@@ -2,9 +2,9 @@
 # The load comparison in one command: Remora vs nginx, HAProxy and nghttpx (and the
 # upstream alone as the floor) over loopback, interleaved rounds, 1 and 2 workers.
 #
-#   bench/run.sh            full run, about 10 minutes -> bench/results/latest.{json,md,png}
+#   bench/run.sh            full run, about 16 minutes -> bench/results/latest.{json,md,png}
 #                           and bench/RESULTS.md
-#   bench/run.sh --quick    about 2 minutes -> bench/results/quick.{json,md,png}
+#   bench/run.sh --quick    about 3.5 minutes -> bench/results/quick.{json,md,png}
 #
 # Other options go to bench/harness.py (--help lists them). Environment:
 #   REMORA_BIN=path         benchmark this binary instead of building build/release

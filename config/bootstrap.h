@@ -268,6 +268,9 @@ struct Cluster {
   Duration idle_timeout = std::chrono::hours(1);  // common_http_protocol_options.idle_timeout
   // HTTP/2 to the upstream (typed_extension_protocol_options explicit_http_config).
   bool http2 = false;
+  // use_downstream_protocol_config: each request goes up in its downstream's protocol
+  // (HTTP/2 with http2_options, HTTP/1.1 otherwise); `http2` is then unused.
+  bool use_downstream_protocol = false;
   Http2ProtocolOptions http2_options;
   std::optional<TransportSocket> transport_socket;
   ConfigNode source;

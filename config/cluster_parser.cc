@@ -68,12 +68,19 @@ void parseUpstreamProtocolOptions(const ConfigNode& node, const ParseContext& ct
   const std::string_view kind =
       options.oneOf({"explicit_http_config", "use_downstream_protocol_config"});
   const ConfigNode config = options.required(kind);
-  if (kind == "use_downstream_protocol_config") {
-    // Remora pools by cluster, not by downstream protocol yet.
-    config.fail("use_downstream_protocol_config is not supported yet; use explicit_http_config");
-  }
   checkFields(config, ctx, {"http_protocol_options", "http2_protocol_options"},
               {"http3_protocol_options"});
+  if (kind == "use_downstream_protocol_config") {
+    // Both protocols may be used, each with its options (defaults when absent).
+    cluster.use_downstream_protocol = true;
+    if (std::optional<ConfigNode> http1 = config.field("http_protocol_options")) {
+      checkFields(*http1, ctx, {});
+    }
+    if (std::optional<ConfigNode> http2 = config.field("http2_protocol_options")) {
+      cluster.http2_options = parseHttp2ProtocolOptions(*http2, ctx);
+    }
+    return;
+  }
   const std::string_view protocol =
       config.oneOf({"http_protocol_options", "http2_protocol_options"});
   if (protocol == "http2_protocol_options") {

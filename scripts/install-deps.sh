@@ -10,7 +10,7 @@ packages=(
   prometheus-cpp-dev libyaml-cpp-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl openssl python3 python3-pytest nginx-light netcat-openbsd procps
-  prometheus nghttp2-client nghttp2-server python3-grpcio
+  prometheus nghttp2-client nghttp2-server python3-grpcio python3-h2
   "$@"
 )
 

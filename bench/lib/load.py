@@ -18,6 +18,7 @@ class Scenario:
     connections: int
     streams: int = 1
     headers: tuple = field(default_factory=tuple)
+    tls: bool = False  # https to the target's TLS listener (see lib/tls.py)
 
 
 SCENARIOS = [
@@ -27,6 +28,11 @@ SCENARIOS = [
              "wrk", "/64k", 64),
     Scenario("h1_close", "HTTP/1.1 new connection per request (wrk, 64 connections, "
              "Connection: close)", "wrk", "/small", 64, headers=("Connection: close",)),
+    Scenario("tls_small", "HTTPS (TLS 1.3, TLS_AES_128_GCM_SHA256) keep-alive, 12-byte "
+             "response (wrk, 64 connections)", "wrk", "/small", 64, tls=True),
+    Scenario("tls_close", "HTTPS new connection per request: a TLS 1.3 resumption handshake "
+             "each (wrk, 64 connections, Connection: close)", "wrk", "/small", 64,
+             headers=("Connection: close",), tls=True),
     Scenario("h2_small", "HTTP/2 downstream h2c, 12-byte response (h2load, 16 connections "
              "x 10 streams)", "h2load", "/small", 16, streams=10),
 ]
@@ -40,21 +46,23 @@ def percentile(sorted_values, p):
     return sorted_values[rank - 1]
 
 
-def run(launcher, scenario, port, threads, duration_s, cpus, tag):
-    """Runs one measurement; returns requests, rps, latency percentiles (µs) and errors."""
-    url = f"http://127.0.0.1:{port}{scenario.path}"
+def run(launcher, scenario, port, threads, duration_s, cpus, tag, tls_env=None):
+    """Runs one measurement; returns requests, rps, latency percentiles (µs) and errors.
+    `tls_env` is the load generator's environment for TLS scenarios (lib/tls.py)."""
+    url = f"{'https' if scenario.tls else 'http'}://127.0.0.1:{port}{scenario.path}"
     if scenario.tool == "wrk":
-        return _run_wrk(launcher, scenario, url, threads, duration_s, cpus)
+        return _run_wrk(launcher, scenario, url, threads, duration_s, cpus,
+                        tls_env if scenario.tls else None)
     return _run_h2load(launcher, scenario, url, threads, duration_s, cpus, tag)
 
 
-def _run_wrk(launcher, scenario, url, threads, duration_s, cpus):
+def _run_wrk(launcher, scenario, url, threads, duration_s, cpus, env):
     argv = ["wrk", "-t", str(threads), "-c", str(scenario.connections), "-d", f"{duration_s}s",
             "--timeout", "2s", "-s", WRK_SCRIPT]
     for header in scenario.headers:
         argv += ["-H", header]
     argv.append(url)
-    code, out = launcher.run("wrk", argv, cpus, timeout_s=duration_s + 30)
+    code, out = launcher.run("wrk", argv, cpus, timeout_s=duration_s + 30, env=env)
     line = next((l for l in out.splitlines() if l.startswith("WRK_JSON ")), None)
     if code != 0 or line is None:
         raise RuntimeError(f"wrk failed (exit {code}): {out[-500:]}")

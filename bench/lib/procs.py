@@ -21,9 +21,9 @@ class Launcher:
         self.pgid_file = os.path.join(run_dir, "pgids")
         self.started = []
 
-    def start(self, name, argv, cpus=None, stdin=subprocess.DEVNULL, capture=False):
-        """Starts argv pinned to `cpus` (None: inherit); output goes to <run_dir>/<name>.log
-        unless `capture`, in which case stdout is a pipe."""
+    def start(self, name, argv, cpus=None, stdin=subprocess.DEVNULL, capture=False, env=None):
+        """Starts argv pinned to `cpus` (None: inherit) with `env` (None: inherit); output
+        goes to <run_dir>/<name>.log unless `capture`, in which case stdout is a pipe."""
         log = open(os.path.join(self.run_dir, name + ".log"), "ab")
 
         def pin_to_cpus():
@@ -37,15 +37,16 @@ class Launcher:
             stderr=log,
             start_new_session=True,
             preexec_fn=pin_to_cpus,
+            env=env,
         )
         log.close()
         self.started.append(proc)
         self._write_pgids()
         return proc
 
-    def run(self, name, argv, cpus, timeout_s):
+    def run(self, name, argv, cpus, timeout_s, env=None):
         """Runs a bounded command (a load generator); returns (exit code, stdout text)."""
-        proc = self.start(name, argv, cpus, capture=True)
+        proc = self.start(name, argv, cpus, capture=True, env=env)
         try:
             out, _ = proc.communicate(timeout=timeout_s)
         finally:

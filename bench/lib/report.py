@@ -12,6 +12,8 @@ SHORT_TITLES = {
     "h1_64k": "HTTP/1.1 keep-alive, 64 KiB",
     "h1_close": "HTTP/1.1 connection per request",
     "h2_small": "HTTP/2 (h2c), 12 B",
+    "tls_small": "HTTPS keep-alive, 12 B",
+    "tls_close": "HTTPS connection per request",
 }
 RATIO_PEERS = ["nginx", "haproxy", "nghttpx"]
 
@@ -136,6 +138,12 @@ def markdown(doc):
                                 ("nginx", "haproxy", "nghttpx", "wrk", "h2load")
                                 if k in doc["versions"]),
     ]
+    tls = doc["settings"].get("tls")
+    if tls and any(s.startswith("tls_") for s in doc["settings"]["scenarios"]):
+        lines.append(f"- TLS: {tls['protocol']}, {tls['cipher_suite']} (the only suite the "
+                     f"client offers), {tls['key']} certificate, default session tickets; "
+                     "wrk resumes its session on every new connection (PSK with ECDHE: no "
+                     "certificate or signature after the first)")
     for workers, layout in doc["cpu_layout"].items():
         lines.append(f"- CPUs with {workers} worker(s): proxy {layout['proxy']}, upstream "
                      f"{layout['upstream']}, load generator {layout['loadgen']} — "
@@ -167,8 +175,6 @@ def markdown(doc):
                         "invalid": f"invalid ({s.get('errors')} errors)"}[s["status"]]
                 lines.append(f"{head} {text} | | | | | | |")
         lines.append("")
-    lines += ["TLS: not measured. Remora has no TLS yet, and the peers were skipped too to "
-              "keep the run short.", ""]
     if doc["ratios"]:
         lines += ["## Remora relative to its peers", "",
                   "Median over rounds of (Remora / peer) measured in the same round; below "

@@ -4,6 +4,7 @@ import http.client
 import os
 import re
 import socket
+import ssl
 import time
 
 from . import procs
@@ -30,8 +31,15 @@ def render(template_name, out_path, values):
     return out_path
 
 
-def http_get_status(port, path, timeout_s=2.0):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
+def http_get_status(port, path, timeout_s=2.0, tls=False):
+    if tls:
+        # The run's certificate is self-signed: readiness is all this checks.
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout_s, context=context)
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
     try:
         conn.request("GET", path)
         response = conn.getresponse()
@@ -41,7 +49,7 @@ def http_get_status(port, path, timeout_s=2.0):
         conn.close()
 
 
-def wait_until_serving(port, proc, name, launcher, timeout_s=15.0):
+def wait_until_serving(port, proc, name, launcher, timeout_s=15.0, tls=False):
     """Waits for the port, then for GET /small to answer 200 (the upstream pool works)."""
     if not procs.wait_for_port(port, proc, timeout_s):
         raise StartError(f"{name} did not listen on {port}:\n{launcher.log_tail(name)}")
@@ -49,7 +57,7 @@ def wait_until_serving(port, proc, name, launcher, timeout_s=15.0):
     last = None
     while time.monotonic() < deadline:
         try:
-            last = http_get_status(port, "/small")
+            last = http_get_status(port, "/small", tls=tls)
             if last == 200:
                 return
         except (OSError, http.client.HTTPException) as e:
@@ -57,19 +65,22 @@ def wait_until_serving(port, proc, name, launcher, timeout_s=15.0):
         if proc.poll() is not None:
             break
         time.sleep(0.1)
-    raise StartError(f"{name} does not answer GET /small with 200 (last: {last}):\n"
+    raise StartError(f"{name} does not answer GET /small {'over TLS ' if tls else ''}with 200 "
+                     f"(last: {last}):\n"
                      f"{launcher.log_tail(name)}")
 
 
 class Upstream:
-    """nginx serving /small (fixed body) and /64k (a static file), HTTP/1.1 and h2c."""
+    """nginx serving /small (fixed body) and /64k (a static file), HTTP/1.1, h2c and
+    HTTPS (the TLS floor)."""
 
     name = "upstream"
 
-    def __init__(self, launcher):
+    def __init__(self, launcher, tls_material):
         self.launcher = launcher
+        self.tls_material = tls_material
         self.proc = None
-        self.port = self.h2_port = None
+        self.port = self.h2_port = self.tls_port = None
 
     def start(self, workers, cpus):
         run_dir = self.launcher.run_dir
@@ -80,12 +91,14 @@ class Upstream:
         # nginx workers run as "nobody" when started by root.
         for path in (run_dir, www, os.path.join(www, "64k")):
             os.chmod(path, 0o755)
-        self.port, self.h2_port = procs.free_ports(2)
+        self.port, self.h2_port, self.tls_port = procs.free_ports(3)
         conf = render("upstream-nginx.conf", os.path.join(run_dir, f"upstream-w{workers}.conf"),
                       {"WORKERS": workers, "RUN_DIR": run_dir, "PORT": self.port,
-                       "H2_PORT": self.h2_port})
+                       "H2_PORT": self.h2_port, "TLS_PORT": self.tls_port}
+                      | self.tls_material.template_values())
         self.proc = self.launcher.start(self.name, ["nginx", "-p", run_dir, "-c", conf], cpus)
         wait_until_serving(self.port, self.proc, self.name, self.launcher)
+        wait_until_serving(self.tls_port, self.proc, self.name, self.launcher, tls=True)
 
     def pids(self):
         return procs.process_tree(self.proc.pid) if self.proc else []
@@ -101,11 +114,13 @@ class Target:
 
     name = ""
     h2_unsupported = None  # reason shown instead of h2 figures, if any
+    tls_unsupported = None  # reason shown instead of TLS figures, if any
 
-    def __init__(self, launcher):
+    def __init__(self, launcher, tls_material):
         self.launcher = launcher
+        self.tls_material = tls_material
         self.proc = None
-        self.port = self.h2_port = None
+        self.port = self.h2_port = self.tls_port = None
 
     def command(self, workers, upstream):
         raise NotImplementedError
@@ -114,6 +129,11 @@ class Target:
         argv = self.command(workers, upstream)
         self.proc = self.launcher.start(self.name, argv, cpus)
         wait_until_serving(self.port, self.proc, self.name, self.launcher)
+        if self.tls_port is not None:
+            wait_until_serving(self.tls_port, self.proc, self.name, self.launcher, tls=True)
+
+    def allocate_ports(self):
+        self.port, self.h2_port, self.tls_port = procs.free_ports(3)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -128,7 +148,8 @@ class Target:
 
     def _render(self, template, suffix, workers, upstream, extra=None):
         values = {"WORKERS": workers, "RUN_DIR": self.launcher.run_dir, "PORT": self.port,
-                  "H2_PORT": self.h2_port, "UPSTREAM_PORT": upstream.port}
+                  "H2_PORT": self.h2_port, "TLS_PORT": self.tls_port,
+                  "UPSTREAM_PORT": upstream.port} | self.tls_material.template_values()
         values.update(extra or {})
         out = os.path.join(self.launcher.run_dir, f"{self.name}-w{workers}.{suffix}")
         return render(template, out, values)
@@ -140,7 +161,7 @@ class Direct(Target):
     name = "direct"
 
     def start(self, workers, cpus, upstream):
-        self.port, self.h2_port = upstream.port, upstream.h2_port
+        self.port, self.h2_port, self.tls_port = upstream.port, upstream.h2_port, upstream.tls_port
 
     def alive(self):
         return True
@@ -173,8 +194,8 @@ def speaks_h2c(port, timeout_s=1.0):
 class Remora(Target):
     name = "remora"
 
-    def __init__(self, launcher, binary):
-        super().__init__(launcher)
+    def __init__(self, launcher, tls_material, binary):
+        super().__init__(launcher, tls_material)
         self.binary = binary
 
     def start(self, workers, cpus, upstream):
@@ -188,7 +209,10 @@ class Remora(Target):
     config_template = "remora.yaml"
 
     def command(self, workers, upstream):
-        self.port, admin_port = procs.free_ports(2)
+        # The plaintext listener speaks h2c too (probed in start()): no h2 port.
+        self.port, self.tls_port, admin_port = procs.free_ports(3)
+        if self.tls_unsupported:
+            self.tls_port = None
         conf = self._render(self.config_template, "yaml", workers, upstream,
                             {"ADMIN_PORT": admin_port})
         return [self.binary, "-c", conf, "--concurrency", str(workers), "-l", "warning",
@@ -200,13 +224,14 @@ class RemoraWithAccessLog(Remora):
 
     name = "remora-log"
     config_template = "remora-accesslog.yaml"
+    tls_unsupported = "n/a (TLS is measured on remora)"
 
 
 class Nginx(Target):
     name = "nginx"
 
     def command(self, workers, upstream):
-        self.port, self.h2_port = procs.free_ports(2)
+        self.allocate_ports()
         conf = self._render("nginx.conf", "conf", workers, upstream)
         return ["nginx", "-p", self.launcher.run_dir, "-c", conf]
 
@@ -215,7 +240,7 @@ class HAProxy(Target):
     name = "haproxy"
 
     def command(self, workers, upstream):
-        self.port, self.h2_port = procs.free_ports(2)
+        self.allocate_ports()
         conf = self._render("haproxy.cfg", "cfg", workers, upstream)
         return ["haproxy", "-db", "-f", conf]
 
@@ -224,19 +249,19 @@ class Nghttpx(Target):
     name = "nghttpx"
 
     def command(self, workers, upstream):
-        self.port, self.h2_port = procs.free_ports(2)
+        self.allocate_ports()
         conf = self._render("nghttpx.conf", "conf", workers, upstream)
         return ["nghttpx", f"--conf={conf}"]
 
 
-def make_targets(launcher, remora_binary, names):
+def make_targets(launcher, tls_material, remora_binary, names):
     factories = {
-        "direct": lambda: Direct(launcher),
-        "remora": lambda: Remora(launcher, remora_binary),
-        "remora-log": lambda: RemoraWithAccessLog(launcher, remora_binary),
-        "nginx": lambda: Nginx(launcher),
-        "haproxy": lambda: HAProxy(launcher),
-        "nghttpx": lambda: Nghttpx(launcher),
+        "direct": lambda: Direct(launcher, tls_material),
+        "remora": lambda: Remora(launcher, tls_material, remora_binary),
+        "remora-log": lambda: RemoraWithAccessLog(launcher, tls_material, remora_binary),
+        "nginx": lambda: Nginx(launcher, tls_material),
+        "haproxy": lambda: HAProxy(launcher, tls_material),
+        "nghttpx": lambda: Nghttpx(launcher, tls_material),
     }
     return [factories[n]() for n in names]
 

@@ -142,11 +142,12 @@ MatcherPtr parsePrincipal(const ConfigNode& node, RuleScope scope) {
     }
     return authenticatedMatcher(std::move(principal_name));
   }
-  // source_ip (deprecated), direct_remote_ip and remote_ip differ only behind PROXY
-  // protocol or trusted x-forwarded-for hops, which Remora does not apply yet.
-  if (kind == "source_ip" || kind == "direct_remote_ip" || kind == "remote_ip") {
-    return remoteIpMatcher(parseCidrRange(value));
+  // source_ip (deprecated) is the connection's peer, as direct_remote_ip: Remora has no
+  // PROXY protocol to make them differ.
+  if (kind == "source_ip" || kind == "direct_remote_ip") {
+    return remoteIpMatcher(parseCidrRange(value), IpSource::DirectRemote);
   }
+  if (kind == "remote_ip") return remoteIpMatcher(parseCidrRange(value), IpSource::Remote);
   if (kind == "header" || kind == "url_path") requireHttpScope(value, kind, scope);
   if (kind == "header") return parseHeader(value);
   if (kind == "url_path") return parseUrlPath(value);
@@ -209,17 +210,18 @@ RbacConfig parseRbacConfig(const ConfigNode& typed_config) {
   if (!typed_config.valid()) return {};  // Envoy accepts an empty RBAC: no rules
   typed_config.expectFields({"@type", "rules", "rules_stat_prefix", "matcher", "shadow_rules",
                              "shadow_rules_stat_prefix", "shadow_matcher", "track_per_rule_stats"});
-  rejectUnsupported(typed_config, {"rules_stat_prefix", "matcher", "shadow_rules_stat_prefix",
-                                   "shadow_matcher", "track_per_rule_stats"});
-  return parseRuleSets(typed_config, RuleScope::Http);
+  rejectUnsupported(typed_config, {"matcher", "shadow_matcher", "track_per_rule_stats"});
+  RbacConfig config = parseRuleSets(typed_config, RuleScope::Http);
+  config.rules_stat_prefix = typed_config.stringOr("rules_stat_prefix", "");
+  config.shadow_rules_stat_prefix = typed_config.stringOr("shadow_rules_stat_prefix", "");
+  return config;
 }
 
 NetworkRbacConfig parseNetworkRbacConfig(const ConfigNode& typed_config) {
   typed_config.expectFields({"@type", "stat_prefix", "rules", "matcher", "shadow_rules",
                              "shadow_matcher", "shadow_rules_stat_prefix", "enforcement_type",
                              "delay_deny"});
-  rejectUnsupported(typed_config,
-                    {"matcher", "shadow_matcher", "shadow_rules_stat_prefix", "delay_deny"});
+  rejectUnsupported(typed_config, {"matcher", "shadow_matcher", "delay_deny"});
   const ConfigNode stat_prefix = typed_config.required("stat_prefix");
   NetworkRbacConfig config{.stat_prefix = stat_prefix.asString()};
   if (config.stat_prefix.empty()) stat_prefix.fail("stat_prefix must not be empty");
@@ -231,13 +233,15 @@ NetworkRbacConfig parseNetworkRbacConfig(const ConfigNode& typed_config) {
     enforcement->asEnum<bool>({{"ONE_TIME_ON_FIRST_BYTE", true}});
   }
   config.rules = parseRuleSets(typed_config, RuleScope::Network);
+  config.rules.shadow_rules_stat_prefix = typed_config.stringOr("shadow_rules_stat_prefix", "");
   return config;
 }
 
 FilterFactoryCb RbacFactory::createFilterFactory(const ConfigNode& typed_config,
                                                  const FilterFactoryContext& context) const {
   auto config = std::make_shared<const RbacConfig>(parseRbacConfig(typed_config));
-  stats::Scope<stats::HttpRbacStats>& stats = context.store.httpRbacScope(context.stat_prefix);
+  stats::Scope<stats::RbacStats>& stats = context.store.httpRbacScope(
+      context.stat_prefix, config->rules_stat_prefix, config->shadow_rules_stat_prefix);
   return [config, &stats](FilterContext& filter_context) {
     return std::make_unique<RbacFilter>(config, stats.shard(filter_context.resources.thread_index));
   };

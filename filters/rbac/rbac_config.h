@@ -14,6 +14,10 @@ namespace remora::filters::rbac {
 struct RbacConfig {
   std::optional<Engine> rules;         // absent: every request passes, uncounted
   std::optional<Engine> shadow_rules;  // evaluated and counted, never enforced
+  // Put into the stat names (rbac.<prefix>.allowed) and in front of the dynamic
+  // metadata keys (<prefix>enforced_engine_result), as Envoy does.
+  std::string rules_stat_prefix;
+  std::string shadow_rules_stat_prefix;
 };
 
 // Throws config::ConfigError naming the offending field.
@@ -33,7 +37,7 @@ class RbacFactory : public HttpFilterFactory {
  public:
   std::string_view name() const override { return "envoy.filters.http.rbac"; }
   std::string_view typeUrl() const override { return "envoy.extensions.filters.http.rbac.v3.RBAC"; }
-  // Registers http.<stat_prefix>.rbac.* in the context's store.
+  // Registers http.<stat_prefix>.rbac.[<rules_stat_prefix>.]* in the context's store.
   FilterFactoryCb createFilterFactory(const config::ConfigNode& typed_config,
                                       const FilterFactoryContext& context) const override;
 };

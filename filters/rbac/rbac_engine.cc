@@ -60,12 +60,22 @@ bool CidrRange::contains(const IpAddress& ip) const {
   return ip.family == address_.family && samePrefix(ip.bytes, address_.bytes, prefix_len_);
 }
 
-const IpAddress* RequestView::remoteIp() const {
-  if (!remote_ip_parsed_) {
-    remote_ip_ = parseSocketAddressIp(info_.downstream_remote_address);
-    remote_ip_parsed_ = true;
+const IpAddress* RequestView::directRemoteIp() const {
+  if (!direct_remote_ip_.parsed) {
+    direct_remote_ip_.ip = parseSocketAddressIp(info_.downstream_remote_address);
+    direct_remote_ip_.parsed = true;
   }
-  return remote_ip_ ? &*remote_ip_ : nullptr;
+  return direct_remote_ip_.ip ? &*direct_remote_ip_.ip : nullptr;
+}
+
+const IpAddress* RequestView::remoteIp() const {
+  if (info_.downstream_trusted_client_ip.empty()) return directRemoteIp();
+  if (!remote_ip_.parsed) {
+    remote_ip_.ip = parseIpAddress(info_.downstream_trusted_client_ip);
+    remote_ip_.parsed = true;
+  }
+  // An x-forwarded-for entry that is no IP leaves the peer as the client, as in Envoy.
+  return remote_ip_.ip ? &*remote_ip_.ip : directRemoteIp();
 }
 
 namespace {
@@ -144,14 +154,16 @@ class DestinationPortMatcher : public Matcher {
 
 class RemoteIpMatcher : public Matcher {
  public:
-  explicit RemoteIpMatcher(CidrRange range) : range_(range) {}
+  RemoteIpMatcher(CidrRange range, IpSource source) : range_(range), source_(source) {}
   bool matches(const RequestView& request) const override {
-    const IpAddress* ip = request.remoteIp();
+    const IpAddress* ip =
+        source_ == IpSource::Remote ? request.remoteIp() : request.directRemoteIp();
     return ip && range_.contains(*ip);
   }
 
  private:
   CidrRange range_;
+  IpSource source_;
 };
 
 class AuthenticatedMatcher : public Matcher {
@@ -197,7 +209,9 @@ MatcherPtr urlPathMatcher(router::StringMatcher path) {
 MatcherPtr destinationPortMatcher(uint32_t port) {
   return std::make_unique<DestinationPortMatcher>(port);
 }
-MatcherPtr remoteIpMatcher(CidrRange range) { return std::make_unique<RemoteIpMatcher>(range); }
+MatcherPtr remoteIpMatcher(CidrRange range, IpSource source) {
+  return std::make_unique<RemoteIpMatcher>(range, source);
+}
 MatcherPtr authenticatedMatcher(std::optional<router::StringMatcher> principal_name) {
   return std::make_unique<AuthenticatedMatcher>(std::move(principal_name));
 }

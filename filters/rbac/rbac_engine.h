@@ -50,13 +50,23 @@ class RequestView {
   const http::RequestHead& request() const { return request_; }
   const stream::StreamInfo& info() const { return info_; }
   // The downstream peer's IP, parsed on first use; nullptr if unknown.
+  const IpAddress* directRemoteIp() const;
+  // The client IP the connection manager trusts (x-forwarded-for with
+  // xff_num_trusted_hops) if it is one, else the peer's; parsed on first use, nullptr
+  // if unknown.
   const IpAddress* remoteIp() const;
 
  private:
+  // A lazily parsed IP.
+  struct ParsedIp {
+    bool parsed = false;
+    std::optional<IpAddress> ip;
+  };
+
   const http::RequestHead& request_;
   const stream::StreamInfo& info_;
-  mutable bool remote_ip_parsed_ = false;
-  mutable std::optional<IpAddress> remote_ip_;
+  mutable ParsedIp direct_remote_ip_;
+  mutable ParsedIp remote_ip_;
 };
 
 // A permission or a principal.
@@ -77,9 +87,12 @@ MatcherPtr urlPathMatcher(router::StringMatcher path);
 // The listener port the request arrived on (StreamInfo::downstream_local_port); an
 // unknown port (0) matches nothing.
 MatcherPtr destinationPortMatcher(uint32_t port);
-// direct_remote_ip and remote_ip: Remora has neither PROXY protocol nor a trusted
-// client address from x-forwarded-for yet, so both read the downstream peer address.
-MatcherPtr remoteIpMatcher(CidrRange range);
+// Which address an IP principal reads. Remora has no PROXY protocol, so source_ip
+// and direct_remote_ip both read the peer.
+enum class IpSource { DirectRemote, Remote };
+// direct_remote_ip (and source_ip): the downstream peer. remote_ip: the client the
+// connection manager trusts after x-forwarded-for processing (the peer for TCP).
+MatcherPtr remoteIpMatcher(CidrRange range, IpSource source);
 // With a name: the first peer URI SAN, else DNS SAN, else the subject that matches
 // (Envoy's order). Without: any peer that presented an identity.
 MatcherPtr authenticatedMatcher(std::optional<router::StringMatcher> principal_name);

@@ -16,24 +16,40 @@ std::string deniedResponseDetails(const std::string* policy) {
   return details;
 }
 
+namespace {
+stream::RbacMetadata::Result resultOf(bool allowed) {
+  return allowed ? stream::RbacMetadata::Result::Allowed : stream::RbacMetadata::Result::Denied;
+}
+}  // namespace
+
+Engine::Decision evaluateRules(const RbacConfig& config, const RequestView& request,
+                               stats::RbacStats& stats, stream::RbacMetadata::Filter filter,
+                               stream::StreamInfo& info) {
+  stream::RbacMetadata& metadata = info.rbac;
+  if (config.shadow_rules || config.rules) metadata.filter = filter;
+  if (config.shadow_rules) {
+    const Engine::Decision shadow = config.shadow_rules->evaluate(request);
+    (shadow.allowed ? stats.shadow_allowed : stats.shadow_denied).inc();
+    metadata.shadow = resultOf(shadow.allowed);
+    if (shadow.policy) metadata.shadow_policy = *shadow.policy;
+    metadata.shadow_key_prefix = config.shadow_rules_stat_prefix;
+  }
+  if (!config.rules) return Engine::Decision{true, nullptr};
+  const Engine::Decision decision = config.rules->evaluate(request);
+  (decision.allowed ? stats.allowed : stats.denied).inc();
+  metadata.enforced = resultOf(decision.allowed);
+  if (decision.policy) metadata.enforced_policy = *decision.policy;
+  metadata.enforced_key_prefix = config.rules_stat_prefix;
+  return decision;
+}
+
 FilterStatus RbacFilter::onRequestHeaders(http::RequestHead& head, bool) {
   stream::StreamInfo& info = callbacks().streamInfo();
-  const RequestView request(head, info);
-  if (config_->shadow_rules) {
-    const Engine::Decision shadow = config_->shadow_rules->evaluate(request);
-    (shadow.allowed ? stats_.shadow_allowed : stats_.shadow_denied).inc();
-  }
-  if (!config_->rules) return FilterStatus::Continue;
-
-  const Engine::Decision decision = config_->rules->evaluate(request);
-  if (decision.policy) info.rbac_policy = *decision.policy;
-  if (decision.allowed) {
-    stats_.allowed.inc();
-    return FilterStatus::Continue;
-  }
-  stats_.denied.inc();
-  // Envoy sets no response flag for an RBAC denial; the details name the policy.
-  callbacks().sendLocalReply(403, "RBAC: access denied", deniedResponseDetails(decision.policy));
+  const Engine::Decision decision = evaluateRules(*config_, RequestView(head, info), stats_,
+                                                  stream::RbacMetadata::Filter::Http, info);
+  if (decision.allowed) return FilterStatus::Continue;
+  callbacks().sendLocalReply(403, "RBAC: access denied", deniedResponseDetails(decision.policy),
+                             stream::ResponseFlag::RbacAccessDenied);
   return FilterStatus::Stop;
 }
 

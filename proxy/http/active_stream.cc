@@ -56,6 +56,7 @@ void ActiveStream::reuse(ConnectionManager& connection, ResponseEncoder& encoder
   response_started_ = false;
   response_complete_ = false;
   finished_ = false;
+  downstream_above_watermarks_ = 0;
   if (request_timer_) request_timer_->clear();
   start();
 }
@@ -150,8 +151,10 @@ void ActiveStream::prepareRequest() {
   options.skip_xff_append = cfg.config.skip_xff_append;
   options.generate_request_id = cfg.config.generate_request_id;
   options.preserve_external_request_id = cfg.config.preserve_external_request_id;
-  applyForwardingHeaders(request_, connection_->remoteIp(), request_.scheme, options,
-                         connection_->context().resources.random);
+  const std::optional<ParsedIp> forwarded_client =
+      applyForwardingHeaders(request_, connection_->remoteIp(), request_.scheme, options,
+                             connection_->context().resources.random);
+  if (forwarded_client) info_.downstream_trusted_client_ip = forwarded_client->text();
   writeChildSpan(request_.headers, connection_->context().resources.random);
 }
 
@@ -473,7 +476,8 @@ void ActiveStream::writeAccessLogs() {
 }
 
 void ActiveStream::setDownstreamReadEnabled(bool enabled) {
-  connection_->setStreamReadEnabled(enabled);
+  encoder_->setReadEnabled(enabled);           // HTTP/2: this stream's window only
+  connection_->setStreamReadEnabled(enabled);  // HTTP/1: the connection
 }
 
 bool ActiveStream::downstreamAboveHighWatermark() const {
@@ -481,10 +485,13 @@ bool ActiveStream::downstreamAboveHighWatermark() const {
 }
 
 void ActiveStream::onDownstreamAboveHighWatermark() {
+  // The connection's write buffer and (HTTP/2) this stream's queue report separately.
+  if (downstream_above_watermarks_++ > 0) return;
   for (auto& filter : filters_) filter->onDownstreamAboveHighWatermark();
 }
 
 void ActiveStream::onDownstreamBelowLowWatermark() {
+  if (downstream_above_watermarks_ == 0 || --downstream_above_watermarks_ > 0) return;
   for (auto& filter : filters_) filter->onDownstreamBelowLowWatermark();
 }
 

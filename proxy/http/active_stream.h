@@ -66,6 +66,8 @@ class ActiveStream : public RequestDecoder, public filters::FilterCallbacks, pub
   void onConnectionClosed();
   // The peer reset this stream (HTTP/2 RST_STREAM).
   void onResetStream(StreamResetReason reason) override;
+  void onAboveWriteBufferHighWatermark() override { onDownstreamAboveHighWatermark(); }
+  void onBelowWriteBufferLowWatermark() override { onDownstreamBelowLowWatermark(); }
   bool requestComplete() const { return request_complete_; }
   bool responseStarted() const { return response_started_; }
 
@@ -126,6 +128,7 @@ class ActiveStream : public RequestDecoder, public filters::FilterCallbacks, pub
   bool response_started_ = false;
   bool response_complete_ = false;
   bool finished_ = false;
+  int downstream_above_watermarks_ = 0;
   std::chrono::milliseconds idle_timeout_;
   IdleTimer idle_timer_;
   std::optional<DeadlineTimer> request_timer_;  // made on first use (a request_timeout)

@@ -25,6 +25,8 @@ class CodecOutput {
  public:
   virtual ~CodecOutput() = default;
   virtual void write(std::string_view bytes) = 0;
+  // Bytes written and not yet taken by the socket.
+  virtual size_t bufferedBytes() const { return 0; }
 };
 
 // Why dispatch() refused the input. The status is the local reply for a server
@@ -95,6 +97,12 @@ class ResponseEncoder {
   // otherwise INTERNAL_ERROR); HTTP/1 cannot reset one exchange, so the connection
   // closes after it (closeAfterResponse() turns true).
   virtual void resetStream(StreamResetReason reason) {}
+  // Per-stream backpressure toward the client (Envoy's readDisable). HTTP/2: while
+  // disabled, received DATA still reaches the decoder but the stream's window is not
+  // reopened, so the client stops within one window and the other streams go on.
+  // HTTP/1 carries one stream per connection: the owner stops reading the connection
+  // instead, so this does nothing there.
+  virtual void setReadEnabled(bool enabled) {}
 };
 
 // Receives one request; implemented by the connection manager's active stream.
@@ -107,6 +115,11 @@ class RequestDecoder {
   // The peer reset the stream or the connection died with it open. No further event
   // follows and the stream's encoder must not be used any more.
   virtual void onResetStream(StreamResetReason reason) {}
+  // HTTP/2: the response body queued on this stream (the client's window is closed)
+  // went above the stream buffer limit / back below half of it: stop / resume
+  // producing it. The connection's own write buffer is reported separately.
+  virtual void onAboveWriteBufferHighWatermark() {}
+  virtual void onBelowWriteBufferLowWatermark() {}
 };
 
 class ServerCodecCallbacks {
@@ -158,6 +171,9 @@ class ServerCodec {
   // HTTP/1: bytes of a pipelined request wait for resume(). (HTTP/2 has none.)
   virtual bool hasBufferedInput() const { return false; }
   virtual size_t activeStreams() const = 0;
+  // The transport's write buffer drained below its low watermark: HTTP/2 writes the
+  // frames it held back while the buffer was full.
+  virtual void onBelowLowWatermark() {}
 };
 
 // ---- Upstream (client) side ----
@@ -174,6 +190,10 @@ class ResponseDecoder {
   // connection died with it open. No further event follows and the stream's encoder
   // must not be used any more.
   virtual void onResetStream(StreamResetReason reason) {}
+  // HTTP/2: the request body queued on this stream (the server's window is closed)
+  // went above the stream buffer limit / back below half of it.
+  virtual void onAboveWriteBufferHighWatermark() {}
+  virtual void onBelowWriteBufferLowWatermark() {}
 };
 
 class RequestEncoder {
@@ -186,6 +206,9 @@ class RequestEncoder {
   // ResponseEncoder::resetStream); HTTP/1 makes the connection not reusable, and the
   // owner closes it.
   virtual void resetStream(StreamResetReason reason) {}
+  // Per-stream backpressure toward the server; see ResponseEncoder::setReadEnabled.
+  // HTTP/1: nothing; the owner stops reading the connection.
+  virtual void setReadEnabled(bool enabled) {}
 };
 
 class ClientCodec {
@@ -216,6 +239,8 @@ class ClientCodec {
   virtual size_t activeStreams() const = 0;
   // Stops starting streams on this connection; HTTP/2 also tells the peer (GOAWAY).
   virtual void goAway() {}
+  // See ServerCodec::onBelowLowWatermark.
+  virtual void onBelowLowWatermark() {}
 };
 
 }  // namespace remora::http

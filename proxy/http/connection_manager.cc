@@ -1,6 +1,7 @@
 #include "proxy/http/connection_manager.h"
 
 #include "proxy/http/h1/server_codec.h"
+#include "proxy/http/h2/details.h"
 #include "proxy/http/h2/server_codec.h"
 #include "proxy/network/tls/tls_stats.h"
 
@@ -69,7 +70,11 @@ ConnectionManager::~ConnectionManager() {
 
 void ConnectionManager::createCodec(bool http2) {
   if (http2) {
-    codec_ = h2::makeServerCodec(*this, *this, config_->http2_settings);
+    h2::Http2Settings settings = config_->http2_settings;
+    settings.connection_buffer_limit = connection_->bufferLimit();
+    codec_ = h2::makeServerCodec(
+        *this, *this, settings,
+        {context_.resources.loop, &config_->http2_stats.shard(context_.resources.thread_index)});
     stats_.downstream_cx_http2_total.inc();
     stats_.downstream_cx_http2_active.inc();
   } else {
@@ -151,9 +156,12 @@ void ConnectionManager::handleCodecError(const CodecError& error) {
   if (closed_) return;
   stats_.downstream_cx_protocol_error.inc();
   if (http2()) {
-    // A connection error: the codec has written GOAWAY; every stream ends here.
+    // A connection error: the codec has written GOAWAY; every stream ends here. A
+    // flooding peer does not read, so nothing is left to flush to it.
     resetAllStreams();
-    connection_->close(network::TcpConnection::CloseMode::FlushWrite);
+    connection_->close(error.details == h2::details::kFloodDetected
+                           ? network::TcpConnection::CloseMode::Abort
+                           : network::TcpConnection::CloseMode::FlushWrite);
     return;
   }
   ActiveStream* stream = h1Stream();
@@ -326,6 +334,7 @@ void ConnectionManager::onAboveHighWatermark() {
 }
 
 void ConnectionManager::onBelowLowWatermark() {
+  if (codec_) codec_->onBelowLowWatermark();
   for (auto& stream : streams_) stream->onDownstreamBelowLowWatermark();
 }
 
@@ -336,6 +345,8 @@ void ConnectionManager::onTlsHandshake() {
 void ConnectionManager::onTlsFailure(network::tls::TlsFailure failure) {
   if (ssl_stats_) network::tls::recordFailure(failure, *ssl_stats_);
 }
+
+size_t ConnectionManager::bufferedBytes() const { return connection_->bufferedBytes(); }
 
 void ConnectionManager::write(std::string_view bytes) {
   stats_.downstream_cx_tx_bytes_total.inc(bytes.size());

@@ -45,6 +45,7 @@ class ConnectionManager : public network::DownstreamConnection,
   void onTlsFailure(network::tls::TlsFailure failure) override;
   // CodecOutput
   void write(std::string_view bytes) override;
+  size_t bufferedBytes() const override;
   // ServerCodecCallbacks
   RequestDecoder& newStream(ResponseEncoder& encoder) override;
 

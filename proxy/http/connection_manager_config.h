@@ -21,6 +21,7 @@ struct ConnectionManagerConfig {
                           telemetry::AccessLogManager& access_log_manager)
       : config(hcm),
         stats(store.httpScope(hcm.stat_prefix)),
+        http2_stats(store.http2()),
         route_table(router::RouteTable::create(hcm.route_config, &store)),
         filter_factories(filters::buildHttpFilterChain(
             hcm.http_filters, hcm.source,
@@ -34,8 +35,10 @@ struct ConnectionManagerConfig {
     http2_settings.initial_connection_window_size = hcm.http2.initial_connection_window_size;
     http2_settings.hpack_table_size = hcm.http2.hpack_table_size;
     http2_settings.max_outbound_control_frames = hcm.http2.max_outbound_control_frames;
+    http2_settings.max_outbound_frames = hcm.http2.max_outbound_frames;
     http2_settings.max_request_headers_kb = hcm.max_request_headers_kb;
     http2_settings.max_headers_count = hcm.max_headers_count;
+    http2_settings.stream_flush_timeout = hcm.stream_idle_timeout;
     for (const config::AccessLogEntry& entry : hcm.access_log) {
       access_logs.push_back(access_log_manager.create(entry));
     }
@@ -50,6 +53,7 @@ struct ConnectionManagerConfig {
 
   config::HttpConnectionManager config;
   stats::Scope<stats::HttpConnManagerStats>& stats;
+  stats::Scope<stats::Http2Stats>& http2_stats;
   std::shared_ptr<const router::RouteTable> route_table;
   std::vector<filters::FilterFactoryCb> filter_factories;
   ServerCodecLimits codec_limits;

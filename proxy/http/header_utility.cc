@@ -61,53 +61,118 @@ void removeHopByHopHeaders(HeaderMap& headers, bool keep_upgrade) {
   if (keep_upgrade) headers.add("connection", "upgrade");
 }
 
-bool isInternalAddress(std::string_view ip) {
-  const std::string s(ip);
-  in_addr v4{};
-  if (inet_pton(AF_INET, s.c_str(), &v4) == 1) {
-    const uint32_t a = ntohl(v4.s_addr);
-    return (a >> 24) == 10 || (a >> 20) == (172u << 4 | 1) || (a >> 16) == (192u << 8 | 168) ||
-           (a >> 24) == 127 || (a >> 16) == (169u << 8 | 254);
+std::optional<ParsedIp> ParsedIp::parse(std::string_view text) {
+  text = trim(text);
+  if (text.size() >= kMaxText) return std::nullopt;
+  // inet_pton wants a terminated string; the copy stays on the stack.
+  std::array<char, kMaxText> terminated{};
+  std::copy(text.begin(), text.end(), terminated.begin());
+  ParsedIp ip;
+  int family = AF_INET;
+  if (inet_pton(AF_INET, terminated.data(), ip.bytes_.data()) != 1) {
+    family = AF_INET6;
+    if (inet_pton(AF_INET6, terminated.data(), ip.bytes_.data()) != 1) return std::nullopt;
+    ip.v6_ = true;
   }
-  in6_addr v6{};
-  if (inet_pton(AF_INET6, s.c_str(), &v6) == 1) {
-    static const in6_addr loopback = IN6ADDR_LOOPBACK_INIT;
-    return std::equal(std::begin(v6.s6_addr), std::end(v6.s6_addr), std::begin(loopback.s6_addr)) ||
-           (v6.s6_addr[0] & 0xfe) == 0xfc;
+  if (inet_ntop(family, ip.bytes_.data(), ip.text_.data(), ip.text_.size()) == nullptr) {
+    return std::nullopt;
   }
-  return false;
+  ip.text_size_ = static_cast<uint8_t>(std::string_view(ip.text_.data()).size());
+  return ip;
 }
 
-std::string applyForwardingHeaders(RequestHead& request, std::string_view remote_ip,
-                                   std::string_view scheme, const ForwardingOptions& options,
-                                   std::mt19937_64& random) {
-  std::string trusted_client(remote_ip);
+bool ParsedIp::isInternal() const {
+  const std::array<uint8_t, 16>& b = bytes_;
+  if (!v6_) {
+    return b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||
+           (b[0] == 127 && b[1] == 0 && b[2] == 0 && b[3] == 1);
+  }
+  static constexpr std::array<uint8_t, 16> kLoopback{0, 0, 0, 0, 0, 0, 0, 0,
+                                                     0, 0, 0, 0, 0, 0, 0, 1};
+  return b == kLoopback || b[0] == 0xfd;
+}
+
+bool isInternalAddress(std::string_view ip) {
+  const std::optional<ParsedIp> parsed = ParsedIp::parse(ip);
+  return parsed && parsed->isInternal();
+}
+
+namespace {
+// Envoy folds repeated x-forwarded-for fields into one value joined by ",".
+std::string forwardedFor(const HeaderMap& headers) {
+  std::string xff;
+  for (const HeaderEntry& e : headers) {
+    if (e.name != "x-forwarded-for") continue;
+    if (!xff.empty()) xff += ',';
+    xff += e.value;
+  }
+  return xff;
+}
+
+// The address `skip` entries from the right of x-forwarded-for; nullopt when there are
+// not that many commas or that entry is no IP (Envoy then trusts the peer).
+std::optional<ParsedIp> addressFromRight(std::string_view xff, uint32_t skip) {
+  for (uint32_t i = 0; i < skip; ++i) {
+    const size_t comma = xff.rfind(',');
+    if (comma == std::string_view::npos) return std::nullopt;
+    xff = xff.substr(0, comma);
+  }
+  const size_t comma = xff.rfind(',');
+  return ParsedIp::parse(comma == std::string_view::npos ? xff : xff.substr(comma + 1));
+}
+}  // namespace
+
+std::optional<ParsedIp> applyForwardingHeaders(RequestHead& request, std::string_view remote_ip,
+                                               std::string_view scheme,
+                                               const ForwardingOptions& options,
+                                               std::mt19937_64& random) {
+  HeaderMap& headers = request.headers;
+  // Only this proxy says whether a request is internal.
+  headers.remove("x-envoy-internal");
+  const bool has_xff = headers.has("x-forwarded-for");
+  const std::string xff = has_xff ? forwardedFor(headers) : std::string();
+
+  std::optional<ParsedIp> forwarded_client;
+  // Envoy calls a request internal only when a single internal address is all it knows
+  // of the client: the peer of a request without x-forwarded-for (use_remote_address),
+  // or the only entry of x-forwarded-for (otherwise).
+  bool single_address = false;
   if (options.use_remote_address) {
-    if (options.xff_num_trusted_hops > 0) {
-      const std::string xff = request.headers.getJoined("x-forwarded-for");
-      const std::vector<std::string_view> hops = splitList(xff);
-      if (hops.size() >= options.xff_num_trusted_hops) {
-        trusted_client = std::string(hops[hops.size() - options.xff_num_trusted_hops]);
-      }
+    single_address = !has_xff;
+    if (has_xff && options.xff_num_trusted_hops > 0) {
+      forwarded_client = addressFromRight(xff, options.xff_num_trusted_hops - 1);
     }
     if (!options.skip_xff_append) {
-      std::string xff = request.headers.getJoined("x-forwarded-for");
-      xff = xff.empty() ? std::string(remote_ip) : xff + "," + std::string(remote_ip);
-      request.headers.set("x-forwarded-for", xff);
+      std::string appended = xff;
+      if (!appended.empty()) appended += ',';
+      appended += remote_ip;
+      headers.set("x-forwarded-for", appended);
     }
-    request.headers.set("x-forwarded-proto", scheme);
-  } else if (!request.headers.has("x-forwarded-proto")) {
-    request.headers.set("x-forwarded-proto", scheme);
+    headers.set("x-forwarded-proto", scheme);
+  } else {
+    if (has_xff) forwarded_client = addressFromRight(xff, options.xff_num_trusted_hops);
+    single_address =
+        forwarded_client && options.xff_num_trusted_hops == 0 && xff.find(',') == std::string::npos;
+    if (!headers.has("x-forwarded-proto")) headers.set("x-forwarded-proto", scheme);
   }
 
-  const bool external = options.use_remote_address && !isInternalAddress(trusted_client);
-  const std::string* request_id = request.headers.get("x-request-id");
-  const bool replace_external = external && !options.preserve_external_request_id;
-  if (options.generate_request_id && (!request_id || request_id->empty() || replace_external)) {
-    request.headers.set("x-request-id", generateUuid(random));
+  const bool internal = single_address && (forwarded_client ? forwarded_client->isInternal()
+                                                            : isInternalAddress(remote_ip));
+  if (internal) headers.set("x-envoy-internal", "true");
+  // The first hop into the trusted network records the client for those behind it.
+  const bool edge = options.use_remote_address && !internal;
+  if (edge) {
+    headers.set("x-envoy-external-address",
+                forwarded_client ? forwarded_client->text() : remote_ip);
   }
-  if (external) request.headers.set("x-envoy-external-address", trusted_client);
-  return trusted_client;
+
+  const std::string* request_id = headers.get("x-request-id");
+  const bool has_request_id = request_id && !request_id->empty();
+  const bool replace_request_id = edge && !options.preserve_external_request_id;
+  if (options.generate_request_id && (!has_request_id || replace_request_id)) {
+    headers.set("x-request-id", generateUuid(random));
+  }
+  return forwarded_client;
 }
 
 bool writeChildSpan(HeaderMap& headers, std::mt19937_64& random) {

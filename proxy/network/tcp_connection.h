@@ -89,6 +89,7 @@ class TcpConnection : public Deletable {
     return pending_plain_.size() + pending_.size() + (io_ ? io_->inflight.size() : 0);
   }
   bool aboveHighWatermark() const { return above_high_; }
+  uint32_t bufferLimit() const { return high_watermark_; }
   // For idle pooled connections: true if the peer has closed or sent bytes we did
   // not ask for, checked synchronously on the socket without consuming anything.
   bool peerClosedOrDirty() const;

@@ -92,7 +92,7 @@ FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bool end_st
   }
   if (end_stream) onRequestEnd();
 
-  pool_ = &cluster->poolFor(host);
+  pool_ = &cluster->poolFor(host, head.protocol);
   host_stats_ = &pool_->hostStats();
   upstream_start_ = std::chrono::steady_clock::now();
   connecting_ = pool_->newStream(*this);
@@ -352,17 +352,29 @@ void RouterFilter::onUpstreamFailed(bool protocol_error, std::string_view) {
   }
 }
 
-void RouterFilter::onUpstreamAboveHighWatermark() { callbacks().setDownstreamReadEnabled(false); }
+void RouterFilter::onUpstreamAboveHighWatermark() {
+  // The connection's write buffer and (HTTP/2) this stream's queue report separately.
+  if (upstream_above_watermarks_++ == 0) callbacks().setDownstreamReadEnabled(false);
+}
 
-void RouterFilter::onUpstreamBelowLowWatermark() { callbacks().setDownstreamReadEnabled(true); }
+void RouterFilter::onUpstreamBelowLowWatermark() {
+  if (upstream_above_watermarks_ > 0 && --upstream_above_watermarks_ == 0) {
+    callbacks().setDownstreamReadEnabled(true);
+  }
+}
 
 void RouterFilter::onDownstreamAboveHighWatermark() {
-  // A shared HTTP/2 connection keeps reading for its other streams.
-  if (client_ && !client_->http2()) client_->connection().setReadEnabled(false);
+  // A shared HTTP/2 connection keeps reading for its other streams: only this
+  // stream's window stays closed.
+  if (!client_) return;
+  if (!client_->http2()) client_->connection().setReadEnabled(false);
+  if (client_->http2() && encoder_) encoder_->setReadEnabled(false);
 }
 
 void RouterFilter::onDownstreamBelowLowWatermark() {
-  if (client_ && !client_->http2()) client_->connection().setReadEnabled(true);
+  if (!client_) return;
+  if (!client_->http2()) client_->connection().setReadEnabled(true);
+  if (client_->http2() && encoder_) encoder_->setReadEnabled(true);
 }
 
 bool RouterFilter::recycle() {
@@ -389,6 +401,7 @@ bool RouterFilter::recycle() {
   tunnel_ = false;
   grpc_ = false;
   read_disabled_for_pending_ = false;
+  upstream_above_watermarks_ = 0;
   if (timeout_) timeout_->clear();
   return true;
 }

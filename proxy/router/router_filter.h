@@ -49,6 +49,8 @@ class RouterFilter : public filters::StreamFilter,
   void decodeData(std::string_view data, bool end_stream) override;
   void decodeTrailers(http::HeaderMap&& trailers) override;
   void onResetStream(http::StreamResetReason reason) override;
+  void onAboveWriteBufferHighWatermark() override { onUpstreamAboveHighWatermark(); }
+  void onBelowWriteBufferLowWatermark() override { onUpstreamBelowLowWatermark(); }
 
  private:
   void sendRedirect(const RouteEntry& route, const http::RequestHead& head);
@@ -91,6 +93,7 @@ class RouterFilter : public filters::StreamFilter,
   bool tunnel_ = false;
   bool grpc_ = false;
   bool read_disabled_for_pending_ = false;
+  int upstream_above_watermarks_ = 0;
   // The route timeout; made on first use and kept while the filter is recycled.
   std::unique_ptr<DeadlineTimer> timeout_;
   std::string original_path_;  // the path before a rewrite

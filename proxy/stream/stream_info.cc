@@ -7,7 +7,7 @@ namespace remora::stream {
 
 // In Envoy's order, so %RESPONSE_FLAGS% reads the same.
 std::string responseFlagsString(uint32_t flags) {
-  static constexpr std::array<std::pair<ResponseFlag, const char*>, 16> kNames{{
+  static constexpr std::array<std::pair<ResponseFlag, const char*>, 17> kNames{{
       {ResponseFlag::FailedLocalHealthCheck, "LH"},
       {ResponseFlag::NoHealthyUpstream, "UH"},
       {ResponseFlag::UpstreamRequestTimeout, "UT"},
@@ -24,6 +24,7 @@ std::string responseFlagsString(uint32_t flags) {
       {ResponseFlag::DurationTimeout, "DT"},
       {ResponseFlag::UpstreamProtocolError, "UPE"},
       {ResponseFlag::NoClusterFound, "NC"},
+      {ResponseFlag::RbacAccessDenied, "RBAC"},
   }};
   std::string out;
   for (const auto& [flag, name] : kNames) {
@@ -32,6 +33,39 @@ std::string responseFlagsString(uint32_t flags) {
     out += name;
   }
   return out.empty() ? "-" : out;
+}
+
+namespace {
+std::string_view resultName(RbacMetadata::Result result) {
+  return result == RbacMetadata::Result::Allowed ? "allowed" : "denied";
+}
+}  // namespace
+
+std::optional<std::string_view> RbacMetadata::lookup(std::string_view metadata_namespace,
+                                                     std::string_view key) const {
+  const std::string_view own_namespace = filter == Filter::Http      ? "envoy.filters.http.rbac"
+                                         : filter == Filter::Network ? "envoy.filters.network.rbac"
+                                                                     : "";
+  if (own_namespace.empty() || metadata_namespace != own_namespace) return std::nullopt;
+  const auto entry = [&](Result result, const std::string& policy, const std::string& prefix,
+                         std::string_view kind) -> std::optional<std::string_view> {
+    if (result == Result::None) return std::nullopt;
+    // "<prefix><kind>_effective_policy_id" and "<prefix><kind>_engine_result".
+    const std::string_view rest =
+        key.starts_with(prefix) ? key.substr(prefix.size()) : std::string_view();
+    if (!rest.starts_with(kind) || rest.size() <= kind.size() || rest[kind.size()] != '_') {
+      return std::nullopt;
+    }
+    const std::string_view field = rest.substr(kind.size() + 1);
+    if (field == "engine_result") return resultName(result);
+    if (field == "effective_policy_id" && !policy.empty()) return policy;
+    return std::nullopt;
+  };
+  if (std::optional<std::string_view> value =
+          entry(enforced, enforced_policy, enforced_key_prefix, "enforced")) {
+    return value;
+  }
+  return entry(shadow, shadow_policy, shadow_key_prefix, "shadow");
 }
 
 }  // namespace remora::stream

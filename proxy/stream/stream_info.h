@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proxy/http/message.h"
@@ -31,9 +32,35 @@ enum class ResponseFlag : uint32_t {
   NoClusterFound = 1u << 13,                  // NC
   UpstreamRetryLimitExceeded = 1u << 14,      // URX
   DurationTimeout = 1u << 15,                 // DT
+  // A Remora addition (Envoy sets no flag for an RBAC denial): the RBAC filter
+  // answered 403 or the network RBAC filter closed the connection.
+  RbacAccessDenied = 1u << 16,  // RBAC
 };
 
 std::string responseFlagsString(uint32_t flags);
+
+// What an RBAC filter decided, which Envoy publishes as dynamic metadata under the
+// filter's name and the access log reads with %DYNAMIC_METADATA(namespace:key)%.
+// Filled only where an RBAC filter runs: a stream without one pays nothing.
+struct RbacMetadata {
+  enum class Filter : uint8_t { None, Http, Network };
+  enum class Result : uint8_t { None, Allowed, Denied };
+
+  Filter filter = Filter::None;
+  Result enforced = Result::None;  // None: no enforced rules
+  Result shadow = Result::None;    // None: no shadow rules
+  std::string enforced_policy;     // the effective policy id; empty when none matched
+  std::string shadow_policy;
+  // Envoy prefixes the keys with rules_stat_prefix / shadow_rules_stat_prefix.
+  std::string enforced_key_prefix;
+  std::string shadow_key_prefix;
+
+  // The value of `key` in `metadata_namespace` ("envoy.filters.http.rbac" or
+  // "envoy.filters.network.rbac"): *_effective_policy_id or *_engine_result, or nullopt
+  // when this stream has no such entry.
+  std::optional<std::string_view> lookup(std::string_view metadata_namespace,
+                                         std::string_view key) const;
+};
 
 struct StreamInfo {
   using Clock = std::chrono::steady_clock;
@@ -52,7 +79,13 @@ struct StreamInfo {
   std::optional<int> grpc_status;  // from the upstream's grpc-status
   std::string cluster_name;
   std::string upstream_host;  // "ip:port"
+  // The peer of the downstream connection, "ip:port" (Envoy's direct remote address).
   std::string downstream_remote_address;
+  // The client IP the connection manager took from x-forwarded-for (see
+  // http::applyForwardingHeaders), in canonical form; empty when the client is the
+  // peer, and always for TCP. RBAC's remote_ip principal and %DOWNSTREAM_REMOTE_ADDRESS%
+  // read it, falling back to the peer.
+  std::string downstream_trusted_client_ip;
   // The listener's port the connection arrived on; 0 while unknown.
   uint32_t downstream_local_port = 0;
   // The client certificate's identities (URI SANs, DNS SANs, subject); empty without
@@ -65,8 +98,9 @@ struct StreamInfo {
   std::string tls_version;
   std::string tls_cipher;
   std::string requested_server_name;
-  // The RBAC policy that matched the enforced rules (allowing or denying), if any.
-  std::string rbac_policy;
+  RbacMetadata rbac;
+  // Why a TCP session was closed by a filter (%CONNECTION_TERMINATION_DETAILS%).
+  std::string connection_termination_details;
   uint64_t bytes_received = 0;  // request body bytes
   uint64_t bytes_sent = 0;      // response body bytes
 

@@ -14,9 +14,7 @@ TcpProxyConfig::TcpProxyConfig(config::TcpProxy c, stats::Store& store,
     : config(std::move(c)), stats(store.tcpScope(config.stat_prefix)) {
   if (network_rbac) {
     rbac.emplace(filters::rbac::parseNetworkRbacConfig(*network_rbac));
-    // Envoy roots these at the RBAC filter's own stat_prefix; Remora keeps them
-    // under the proxy's tcp.<stat_prefix>. scope.
-    rbac_stats = &store.tcpRbacScope(config.stat_prefix);
+    rbac_stats = &store.networkRbacScope(rbac->stat_prefix, rbac->rules.shadow_rules_stat_prefix);
   }
   for (const config::AccessLogEntry& entry : config.access_log) {
     access_logs.push_back(access_log_manager.create(entry));
@@ -87,23 +85,17 @@ void TcpProxySession::connectUpstream() {
 }
 
 bool TcpProxySession::admittedByRbac() {
-  const filters::rbac::RbacConfig& rules = config_->rbac->rules;
-  stats::HttpRbacStats& stats = config_->rbac_stats->shard(context_.resources.thread_index);
   const http::RequestHead no_request;
-  const filters::rbac::RequestView request(no_request, info_);
-  if (rules.shadow_rules) {
-    const bool shadow_allowed = rules.shadow_rules->evaluate(request).allowed;
-    (shadow_allowed ? stats.shadow_allowed : stats.shadow_denied).inc();
-  }
-  if (!rules.rules) return true;
-  const filters::rbac::Engine::Decision decision = rules.rules->evaluate(request);
-  if (decision.policy) info_.rbac_policy = *decision.policy;
-  if (decision.allowed) {
-    stats.allowed.inc();
-    return true;
-  }
-  stats.denied.inc();
-  info_.response_code_details = filters::rbac::deniedResponseDetails(decision.policy);
+  const filters::rbac::Engine::Decision decision = filters::rbac::evaluateRules(
+      config_->rbac->rules, filters::rbac::RequestView(no_request, info_),
+      config_->rbac_stats->shard(context_.resources.thread_index),
+      stream::RbacMetadata::Filter::Network, info_);
+  if (decision.allowed) return true;
+  info_.setFlag(stream::ResponseFlag::RbacAccessDenied);
+  // Envoy's network RBAC sets the connection termination details; the TCP access log
+  // shows them in %RESPONSE_CODE_DETAILS% too.
+  info_.connection_termination_details = filters::rbac::deniedResponseDetails(decision.policy);
+  info_.response_code_details = info_.connection_termination_details;
   closeBoth();
   return false;
 }

@@ -31,8 +31,8 @@ struct TcpProxyConfig {
   std::vector<std::shared_ptr<const telemetry::AccessLog>> access_logs;
   uint64_t total_weight = 0;
   std::optional<filters::rbac::NetworkRbacConfig> rbac;
-  // tcp.<stat_prefix>.rbac.*, set with `rbac`.
-  stats::Scope<stats::HttpRbacStats>* rbac_stats = nullptr;
+  // <the RBAC filter's stat_prefix>.rbac.*, set with `rbac`.
+  stats::Scope<stats::RbacStats>* rbac_stats = nullptr;
 };
 
 class TcpProxySession : public network::DownstreamConnection {

@@ -45,9 +45,14 @@ std::shared_ptr<const Host> ThreadLocalCluster::chooseRandom() {
   return hosts.back();
 }
 
-ConnPool& ThreadLocalCluster::poolFor(const std::shared_ptr<const Host>& host) {
-  auto& pool = pools_[host->address];
-  if (!pool) pool = std::make_unique<ConnPool>(resources_, host, info_);
+ConnPool& ThreadLocalCluster::poolFor(const std::shared_ptr<const Host>& host,
+                                      http::Protocol downstream) {
+  const config::Cluster& config = info_->config;
+  const bool http2 =
+      config.use_downstream_protocol ? downstream == http::Protocol::Http2 : config.http2;
+  auto& pools = config.use_downstream_protocol && http2 ? downstream_h2_pools_ : pools_;
+  auto& pool = pools[host->address];
+  if (!pool) pool = std::make_unique<ConnPool>(resources_, host, info_, http2);
   return *pool;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "proxy/common/worker_resources.h"
+#include "proxy/http/message.h"
 #include "proxy/upstream/conn_pool.h"
 #include "proxy/upstream/host.h"
 
@@ -23,7 +24,9 @@ class ThreadLocalCluster {
   void updateHosts(std::shared_ptr<const HostSet> hosts);
   // The next host by the cluster's lb_policy, or nullptr when it has none.
   std::shared_ptr<const Host> chooseHost();
-  ConnPool& poolFor(const std::shared_ptr<const Host>& host);
+  // The pool for requests that came in `downstream` (which picks the protocol only
+  // with use_downstream_protocol_config).
+  ConnPool& poolFor(const std::shared_ptr<const Host>& host, http::Protocol downstream);
 
  private:
   std::shared_ptr<const Host> chooseRoundRobin();
@@ -37,6 +40,8 @@ class ThreadLocalCluster {
   // Pools outlive membership changes: a stream may still hold one of their
   // connections, and a host that comes back reuses its pool. Keyed by "ip:port".
   std::unordered_map<std::string, std::unique_ptr<ConnPool>> pools_;
+  // use_downstream_protocol_config: the HTTP/2 pools (pools_ holds the HTTP/1.1 ones).
+  std::unordered_map<std::string, std::unique_ptr<ConnPool>> downstream_h2_pools_;
 };
 
 class ClusterManager {

@@ -7,18 +7,21 @@
 namespace remora::upstream {
 
 ConnPool::ConnPool(WorkerResources& resources, std::shared_ptr<const Host> host,
-                   std::shared_ptr<const ClusterInfo> cluster)
+                   std::shared_ptr<const ClusterInfo> cluster, bool http2)
     : resources_(resources),
       host_(std::move(host)),
       cluster_(std::move(cluster)),
       cluster_stats_(cluster_->stats.shard(resources.thread_index)),
-      host_stats_(host_->stats[resources.thread_index]) {
+      host_stats_(host_->stats[resources.thread_index]),
+      http2_(http2) {
   const config::Http2ProtocolOptions& h2 = cluster_->config.http2_options;
   http2_settings_.max_concurrent_streams = h2.max_concurrent_streams;
   http2_settings_.initial_stream_window_size = h2.initial_stream_window_size;
   http2_settings_.initial_connection_window_size = h2.initial_connection_window_size;
   http2_settings_.hpack_table_size = h2.hpack_table_size;
   http2_settings_.max_outbound_control_frames = h2.max_outbound_control_frames;
+  http2_settings_.max_outbound_frames = h2.max_outbound_frames;
+  http2_settings_.connection_buffer_limit = cluster_->config.per_connection_buffer_limit_bytes;
 }
 
 ConnPool::~ConnPool() {
@@ -30,7 +33,7 @@ ConnPool::~ConnPool() {
 UpstreamClient& ConnPool::createClient() {
   auto client = std::make_unique<UpstreamClient>(*this, resources_,
                                                  cluster_->config.per_connection_buffer_limit_bytes,
-                                                 cluster_->config.http2, http2_settings_);
+                                                 http2_, http2_settings_);
   UpstreamClient& raw = *client;
   if (cluster_->tls) {
     raw.connection().enableTls(
@@ -38,9 +41,7 @@ UpstreamClient& ConnPool::createClient() {
   }
   clients_.push_back(std::move(client));
   cluster_stats_.upstream_cx_total.inc();
-  (cluster_->config.http2 ? cluster_stats_.upstream_cx_http2_total
-                          : cluster_stats_.upstream_cx_http1_total)
-      .inc();
+  (http2_ ? cluster_stats_.upstream_cx_http2_total : cluster_stats_.upstream_cx_http1_total).inc();
   cluster_stats_.upstream_cx_active.inc();
   host_stats_.cx_total.inc();
   host_stats_.cx_active.inc();
@@ -59,7 +60,7 @@ UpstreamClient* ConnPool::readyHttp2Client() {
 }
 
 UpstreamClient* ConnPool::newStream(PoolCallbacks& callbacks) {
-  if (cluster_->config.http2) {
+  if (http2_) {
     if (UpstreamClient* client = readyHttp2Client()) {
       callbacks.onPoolReady(*client);
       return nullptr;

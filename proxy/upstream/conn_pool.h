@@ -16,8 +16,9 @@ namespace remora::upstream {
 
 class ConnPool {
  public:
+  // `http2`: the protocol of every connection of this pool.
   ConnPool(WorkerResources& resources, std::shared_ptr<const Host> host,
-           std::shared_ptr<const ClusterInfo> cluster);
+           std::shared_ptr<const ClusterInfo> cluster, bool http2);
   ~ConnPool();
 
   // Hands out a ready connection (onPoolReady runs before this returns, and the
@@ -50,6 +51,7 @@ class ConnPool {
   std::shared_ptr<const ClusterInfo> cluster_;
   stats::ClusterStats& cluster_stats_;
   HostStats& host_stats_;
+  const bool http2_;
   http::h2::Http2Settings http2_settings_;
   std::list<std::unique_ptr<UpstreamClient>> clients_;
   std::vector<UpstreamClient*> idle_;  // HTTP/1 only; most recently used last

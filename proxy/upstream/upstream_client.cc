@@ -12,7 +12,8 @@ UpstreamClient::UpstreamClient(ConnPool& pool, WorkerResources& resources, uint3
     : pool_(pool),
       connection_(resources.loop, resources.read_buffer, resources.write_batcher, buffer_limit),
       http2_(http2),
-      codec_(http2 ? http::h2::makeClientCodec(*this, http2_settings)
+      codec_(http2 ? http::h2::makeClientCodec(*this, http2_settings,
+                                               {resources.loop, &pool.clusterStats().http2})
                    : http::h1::makeClientCodec(*this)) {
   connection_.setCallbacks(*this);
 }
@@ -75,6 +76,7 @@ void UpstreamClient::onAboveHighWatermark() {
 }
 
 void UpstreamClient::onBelowLowWatermark() {
+  codec_->onBelowLowWatermark();
   for (UpstreamStreamCallbacks* stream : streams_) stream->onUpstreamBelowLowWatermark();
 }
 

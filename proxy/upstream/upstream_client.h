@@ -72,6 +72,7 @@ class UpstreamClient : public network::ConnectionCallbacks,
   void onTlsFailure(network::tls::TlsFailure failure) override;
   // http::CodecOutput
   void write(std::string_view bytes) override;
+  size_t bufferedBytes() const override { return connection_.bufferedBytes(); }
 
   bool idle = false;
   std::chrono::steady_clock::time_point created = std::chrono::steady_clock::now();

@@ -119,9 +119,9 @@ class OrFilter : public AccessLogFilter {
   std::vector<std::unique_ptr<const AccessLogFilter>> filters_;
 };
 
-// Every flag name Envoy accepts here. Flags Remora never sets map to None: a config
-// copied from Envoy still loads, and those names simply never match.
-constexpr std::array<std::pair<std::string_view, ResponseFlag>, 29> kResponseFlagNames{{
+// Every flag name Envoy accepts here, plus Remora's RBAC. Flags Remora never sets map
+// to None: a config copied from Envoy still loads, and those names simply never match.
+constexpr std::array<std::pair<std::string_view, ResponseFlag>, 30> kResponseFlagNames{{
     {"LH", ResponseFlag::FailedLocalHealthCheck},
     {"UH", ResponseFlag::NoHealthyUpstream},
     {"UT", ResponseFlag::UpstreamRequestTimeout},
@@ -151,6 +151,7 @@ constexpr std::array<std::pair<std::string_view, ResponseFlag>, 29> kResponseFla
     {"DF", ResponseFlag::None},
     {"DO", ResponseFlag::None},
     {"DR", ResponseFlag::None},
+    {"RBAC", ResponseFlag::RbacAccessDenied},
 }};
 
 // Matches when any of the listed flags is set, or, with no list, when any flag is.

@@ -14,93 +14,10 @@
 
 #include "proxy/common/json.h"
 #include "proxy/http/grpc.h"
+#include "telemetry/access_log/time_format.h"
 
 namespace remora::telemetry {
 namespace {
-
-// START_TIME's format: strftime, plus Envoy's extra specifiers %s (epoch seconds),
-// %f / %1f..%9f (fractional seconds) and absl's %E1S..%E9S (seconds with a fraction).
-class TimeFormat {
- public:
-  TimeFormat() = default;
-  explicit TimeFormat(std::string_view spec) {
-    std::string chunk;
-    auto flushChunk = [&] {
-      if (!chunk.empty()) segments_.push_back({Segment::Kind::Strftime, std::move(chunk), 0});
-      chunk.clear();
-    };
-    for (std::size_t i = 0; i < spec.size(); ++i) {
-      const std::string_view rest = spec.substr(i);
-      const auto isDigit = [](char c) { return c >= '1' && c <= '9'; };
-      if (rest[0] != '%') {
-        chunk += rest[0];
-      } else if (rest.size() == 1) {
-        chunk += "%%";  // a trailing '%' is literal text
-      } else if (rest[1] == 's') {
-        flushChunk();
-        segments_.push_back({Segment::Kind::EpochSeconds, {}, 0});
-        i += 1;
-      } else if (rest[1] == 'f') {
-        flushChunk();
-        segments_.push_back({Segment::Kind::Fraction, {}, 9});
-        i += 1;
-      } else if (rest.size() > 2 && isDigit(rest[1]) && rest[2] == 'f') {
-        flushChunk();
-        segments_.push_back({Segment::Kind::Fraction, {}, rest[1] - '0'});
-        i += 2;
-      } else if (rest.size() > 3 && rest[1] == 'E' && isDigit(rest[2]) && rest[3] == 'S') {
-        chunk += "%S.";
-        flushChunk();
-        segments_.push_back({Segment::Kind::Fraction, {}, rest[2] - '0'});
-        i += 3;
-      } else {
-        chunk += rest.substr(0, 2);  // "%%" and every strftime conversion
-        i += 1;
-      }
-    }
-    flushChunk();
-  }
-
-  void format(std::chrono::system_clock::time_point time, std::string& out) const {
-    const auto since_epoch = time.time_since_epoch();
-    const auto seconds = std::chrono::floor<std::chrono::seconds>(since_epoch);
-    const std::time_t epoch_seconds = static_cast<std::time_t>(seconds.count());
-    std::tm utc{};
-    gmtime_r(&epoch_seconds, &utc);
-    const uint64_t nanos = static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch - seconds).count());
-    for (const Segment& segment : segments_) {
-      switch (segment.kind) {
-        case Segment::Kind::Strftime: {
-          std::array<char, 256> buffer;
-          out.append(buffer.data(),
-                     std::strftime(buffer.data(), buffer.size(), segment.text.c_str(), &utc));
-          break;
-        }
-        case Segment::Kind::EpochSeconds:
-          out += std::to_string(epoch_seconds);
-          break;
-        case Segment::Kind::Fraction: {
-          uint64_t value = nanos;
-          for (int i = segment.digits; i < 9; ++i) value /= 10;
-          const std::string digits = std::to_string(value);
-          out.append(static_cast<std::size_t>(segment.digits) - digits.size(), '0');
-          out += digits;
-          break;
-        }
-      }
-    }
-  }
-
- private:
-  struct Segment {
-    enum class Kind { Strftime, EpochSeconds, Fraction };
-    Kind kind;
-    std::string text;  // Strftime
-    int digits;        // Fraction
-  };
-  std::vector<Segment> segments_;
-};
 
 enum class Operator {
   StartTime,
@@ -119,6 +36,8 @@ enum class Operator {
   UpstreamCluster,
   DownstreamRemoteAddress,
   DownstreamRemoteAddressWithoutPort,
+  DownstreamDirectRemoteAddress,
+  DownstreamDirectRemoteAddressWithoutPort,
   Protocol,
   RouteName,
   Hostname,
@@ -130,9 +49,12 @@ enum class Operator {
   DownstreamTlsVersion,
   DownstreamTlsCipher,
   RequestedServerName,
+  ConnectionTerminationDetails,
+  DynamicMetadata,
 };
 
-enum class Argument { None, Optional, Header };
+// Header: "X?Y" (and a length limit). Metadata: "NAMESPACE:KEY" (and a length limit).
+enum class Argument { None, Optional, Header, Metadata };
 
 struct OperatorSpec {
   std::string_view name;
@@ -140,7 +62,7 @@ struct OperatorSpec {
   Argument argument;
 };
 
-constexpr std::array<OperatorSpec, 27> kOperators{{
+constexpr std::array<OperatorSpec, 31> kOperators{{
     {"START_TIME", Operator::StartTime, Argument::Optional},
     {"REQ", Operator::RequestHeader, Argument::Header},
     {"RESP", Operator::ResponseHeader, Argument::Header},
@@ -158,6 +80,9 @@ constexpr std::array<OperatorSpec, 27> kOperators{{
     {"DOWNSTREAM_REMOTE_ADDRESS", Operator::DownstreamRemoteAddress, Argument::None},
     {"DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT", Operator::DownstreamRemoteAddressWithoutPort,
      Argument::None},
+    {"DOWNSTREAM_DIRECT_REMOTE_ADDRESS", Operator::DownstreamDirectRemoteAddress, Argument::None},
+    {"DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT",
+     Operator::DownstreamDirectRemoteAddressWithoutPort, Argument::None},
     {"PROTOCOL", Operator::Protocol, Argument::None},
     {"ROUTE_NAME", Operator::RouteName, Argument::None},
     {"HOSTNAME", Operator::Hostname, Argument::None},
@@ -169,6 +94,8 @@ constexpr std::array<OperatorSpec, 27> kOperators{{
     {"DOWNSTREAM_TLS_VERSION", Operator::DownstreamTlsVersion, Argument::None},
     {"DOWNSTREAM_TLS_CIPHER", Operator::DownstreamTlsCipher, Argument::None},
     {"REQUESTED_SERVER_NAME", Operator::RequestedServerName, Argument::None},
+    {"CONNECTION_TERMINATION_DETAILS", Operator::ConnectionTerminationDetails, Argument::None},
+    {"DYNAMIC_METADATA", Operator::DynamicMetadata, Argument::Metadata},
 }};
 
 struct Command {
@@ -178,6 +105,10 @@ struct Command {
   std::optional<std::size_t> max_length;
   TimeFormat time_format;  // START_TIME
   std::string hostname;    // HOSTNAME, read once at configuration time
+  // DYNAMIC_METADATA: only the RBAC filters write metadata, so any other namespace or
+  // key renders as missing.
+  std::string metadata_namespace;
+  std::string metadata_key;
 };
 
 using Piece = std::variant<std::string, Command>;
@@ -347,9 +278,25 @@ void evaluate(const Command& command, const LogContext& context, Value& value) {
       value.setUnlessEmpty(info.cluster_name);
       return;
     case Operator::DownstreamRemoteAddress:
+      // Envoy's address for a client read from x-forwarded-for has port 0.
+      if (const std::string& client = info.downstream_trusted_client_ip; !client.empty()) {
+        const bool v6 = client.find(':') != std::string::npos;
+        value.setStored(v6 ? "[" + client + "]:0" : client + ":0");
+        return;
+      }
       value.setUnlessEmpty(info.downstream_remote_address);
       return;
     case Operator::DownstreamRemoteAddressWithoutPort:
+      if (!info.downstream_trusted_client_ip.empty()) {
+        value.setString(info.downstream_trusted_client_ip);
+        return;
+      }
+      value.setUnlessEmpty(withoutPort(info.downstream_remote_address));
+      return;
+    case Operator::DownstreamDirectRemoteAddress:
+      value.setUnlessEmpty(info.downstream_remote_address);
+      return;
+    case Operator::DownstreamDirectRemoteAddressWithoutPort:
       value.setUnlessEmpty(withoutPort(info.downstream_remote_address));
       return;
     case Operator::Protocol:
@@ -381,6 +328,15 @@ void evaluate(const Command& command, const LogContext& context, Value& value) {
       return;
     case Operator::RequestedServerName:
       value.setUnlessEmpty(info.requested_server_name);
+      return;
+    case Operator::ConnectionTerminationDetails:
+      value.setUnlessEmpty(info.connection_termination_details);
+      return;
+    case Operator::DynamicMetadata:
+      if (std::optional<std::string_view> found =
+              info.rbac.lookup(command.metadata_namespace, command.metadata_key)) {
+        value.setString(command.max_length ? found->substr(0, *command.max_length) : *found);
+      }
       return;
   }
 }
@@ -457,7 +413,9 @@ std::string parseCommand(std::string_view token, Command& command) {
   }
   if (!rest.empty()) {
     if (rest.front() != ':') return "unknown command operator " + quoted;
-    if (spec->argument != Argument::Header) return quoted + " does not take a length limit";
+    if (spec->argument != Argument::Header && spec->argument != Argument::Metadata) {
+      return quoted + " does not take a length limit";
+    }
     std::size_t limit = 0;
     const auto result = std::from_chars(rest.data() + 1, rest.data() + rest.size(), limit);
     if (result.ec != std::errc() || result.ptr != rest.data() + rest.size()) {
@@ -490,6 +448,17 @@ std::string parseCommand(std::string_view token, Command& command) {
           (question != std::string_view::npos && command.alternative_header.empty())) {
         return quoted + " has an empty header name";
       }
+      break;
+    }
+    case Argument::Metadata: {
+      const std::size_t colon = argument ? argument->find(':') : std::string_view::npos;
+      if (colon == std::string_view::npos || colon == 0 || colon + 1 == argument->size()) {
+        return quoted +
+               " needs a namespace and a key, e.g. "
+               "%DYNAMIC_METADATA(envoy.filters.http.rbac:shadow_engine_result)%";
+      }
+      command.metadata_namespace = std::string(argument->substr(0, colon));
+      command.metadata_key = std::string(argument->substr(colon + 1));
       break;
     }
   }

@@ -3,6 +3,7 @@
 // and into a visitor that gives the admin side each stat's Envoy name.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "telemetry/stats/stat_types.h"
@@ -141,14 +142,15 @@ namespace remora::stats {
 // access_log.*
 #define REMORA_ACCESS_LOG_STATS(COUNTER, GAUGE, HISTOGRAM) COUNTER(dropped)
 
-// http.<stat_prefix>.rbac.*: registered only for connection managers that run an RBAC
-// filter, and listed within their http scope (Prometheus: envoy_http_rbac_allowed with
-// envoy_http_conn_manager_prefix). A field name cannot hold the dot, so the visitor
-// names carry the "rbac." namespace.
-#define REMORA_HTTP_RBAC_STATS(COUNTER) \
-  COUNTER(allowed)                      \
-  COUNTER(denied)                       \
-  COUNTER(shadow_allowed)               \
+// The RBAC filters' verdicts (Envoy's names), registered only where an RBAC filter runs:
+//   envoy.filters.http.rbac:    http.<stat_prefix>.rbac.[<rules_stat_prefix>.]allowed,
+//                               ...rbac.[<shadow_rules_stat_prefix>.]shadow_allowed, ...
+//   envoy.filters.network.rbac: <its stat_prefix>.rbac.allowed, ...
+// A field name cannot hold the dots, so each shard carries its scope's names.
+#define REMORA_RBAC_STATS(COUNTER) \
+  COUNTER(allowed)                 \
+  COUNTER(denied)                  \
+  COUNTER(shadow_allowed)          \
   COUNTER(shadow_denied)
 
 #define REMORA_STAT_FIELD_COUNTER(name) Counter name;
@@ -175,12 +177,35 @@ REMORA_DEFINE_STATS_STRUCT(ServerStats, REMORA_SERVER_STATS)
 REMORA_DEFINE_STATS_STRUCT(AccessLogStats, REMORA_ACCESS_LOG_STATS)
 REMORA_DEFINE_STATS_STRUCT(RouteStatsBase, REMORA_ROUTE_STATS)
 
-#define REMORA_STAT_VISIT_RBAC_COUNTER(name) v.counter("rbac." #name, name);
-struct HttpRbacStats {
-  REMORA_HTTP_RBAC_STATS(REMORA_STAT_FIELD_COUNTER)
+// HTTP/2 codec events: http2.* for downstream connections (at the root, as Envoy
+// names them) and cluster.<name>.http2.* for upstream ones.
+#define REMORA_HTTP2_STATS(COUNTER) \
+  COUNTER(outbound_flood)           \
+  COUNTER(outbound_control_flood)   \
+  COUNTER(tx_flush_timeout)
+
+struct Http2Stats {
+  REMORA_HTTP2_STATS(REMORA_STAT_FIELD_COUNTER)
   template <typename V>
   void visit(V& v) {
-    REMORA_HTTP_RBAC_STATS(REMORA_STAT_VISIT_RBAC_COUNTER)
+    REMORA_HTTP2_STATS(REMORA_STAT_VISIT_COUNTER)
+  }
+};
+
+// Each stat's name within its scope ("rbac.allowed", "rbac.canary.shadow_denied").
+struct RbacStatNames {
+#define REMORA_STAT_NAME_FIELD(name) std::string name;
+  REMORA_RBAC_STATS(REMORA_STAT_NAME_FIELD)
+#undef REMORA_STAT_NAME_FIELD
+};
+
+#define REMORA_STAT_VISIT_RBAC_COUNTER(name) v.counter(names->name.c_str(), name);
+struct RbacStats {
+  REMORA_RBAC_STATS(REMORA_STAT_FIELD_COUNTER)
+  const RbacStatNames* names = nullptr;  // set by the store before any visit
+  template <typename V>
+  void visit(V& v) {
+    REMORA_RBAC_STATS(REMORA_STAT_VISIT_RBAC_COUNTER)
   }
 };
 
@@ -238,13 +263,16 @@ struct HttpConnManagerStats : HttpConnManagerStatsBase {
   }
 };
 
+#define REMORA_STAT_VISIT_HTTP2_COUNTER(name) v.counter("http2." #name, http2.name);
 struct ClusterStats : ClusterStatsBase {
   ResponseCodeCounters upstream_rq_by_code;  // upstream_rq_<code>
   SslStats ssl;
+  Http2Stats http2;
   template <typename V>
   void visit(V& v) {
     ClusterStatsBase::visit(v);
     ssl.visit(v);
+    REMORA_HTTP2_STATS(REMORA_STAT_VISIT_HTTP2_COUNTER)
   }
   Counter& upstreamResponseClass(int status) {
     return responseClassCounter<ClusterStatsBase>(

@@ -142,6 +142,10 @@ const char* familyPrefix(ScopeKind kind) {
       return "envoy_access_log_";
     case ScopeKind::Route:
       return "envoy_vhost_route_";
+    case ScopeKind::Http2:
+      return "envoy_http2_";
+    case ScopeKind::NetworkRbac:
+      return "envoy_";  // envoy_rbac_allowed, the stat_prefix in envoy_rbac_prefix
   }
   return "envoy_";
 }
@@ -187,11 +191,27 @@ void extractResponseCodeTag(std::string& stat,
   }
 }
 
+// Envoy's tag extractor for the HTTP RBAC filter's rules_stat_prefix and
+// shadow_rules_stat_prefix: "rbac.canary.allowed" -> "rbac.allowed" with
+// envoy_rbac_http_prefix="canary". True if `stat` was one of them.
+bool extractRbacHttpPrefixTag(std::string& stat, ScopeKind kind,
+                              std::vector<prometheus::ClientMetric::Label>& labels) {
+  constexpr std::string_view kRbac = "rbac.";
+  if (kind != ScopeKind::Http || !stat.starts_with(kRbac)) return false;
+  const size_t last_dot = stat.rfind('.');
+  if (last_dot < kRbac.size()) return false;  // no prefix between "rbac." and the name
+  labels.push_back({"envoy_rbac_http_prefix", stat.substr(kRbac.size(), last_dot - kRbac.size())});
+  stat.erase(kRbac.size(), last_dot + 1 - kRbac.size());
+  return true;
+}
+
 PrometheusName prometheusName(const MergedStat& s) {
   PrometheusName n;
   std::string stat = s.stat;
   // A cipher name may end in digits: it is never also a response code.
-  if (!extractSslTag(stat, s.kind, n.labels)) extractResponseCodeTag(stat, n.labels);
+  if (!extractSslTag(stat, s.kind, n.labels) && !extractRbacHttpPrefixTag(stat, s.kind, n.labels)) {
+    extractResponseCodeTag(stat, n.labels);
+  }
   if (s.tags) {
     for (const auto& [name, value] : *s.tags) n.labels.push_back({name, value});
   }

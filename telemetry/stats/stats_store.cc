@@ -23,8 +23,34 @@ const char* kindPrefix(ScopeKind kind) {
       return "access_log";
     case ScopeKind::Route:
       return "vhost";
+    case ScopeKind::Http2:
+      return "http2";
+    case ScopeKind::NetworkRbac:
+      return "";
   }
   return "";
+}
+
+// Envoy's statPrefixJoin: "a" + "b" is "a.b", but "a." + "b" is "a.b" and "" + "b" is "b".
+std::string statPrefixJoin(std::string_view prefix, std::string_view token) {
+  std::string joined(prefix);
+  if (!joined.empty() && !joined.ends_with('.')) joined += '.';
+  joined += token;
+  return joined;
+}
+
+RbacStatNames rbacStatNames(const std::string& rules_stat_prefix,
+                            const std::string& shadow_rules_stat_prefix) {
+  const std::string rules = statPrefixJoin("rbac.", rules_stat_prefix);
+  const std::string shadow = statPrefixJoin("rbac.", shadow_rules_stat_prefix);
+  return RbacStatNames{.allowed = statPrefixJoin(rules, "allowed"),
+                       .denied = statPrefixJoin(rules, "denied"),
+                       .shadow_allowed = statPrefixJoin(shadow, "shadow_allowed"),
+                       .shadow_denied = statPrefixJoin(shadow, "shadow_denied")};
+}
+
+bool sameNames(const RbacStatNames& a, const RbacStatNames& b) {
+  return a.allowed == b.allowed && a.shadow_allowed == b.shadow_allowed;
 }
 
 // Initialises each histogram of a fresh shard with its bounds.
@@ -137,7 +163,7 @@ void mergeSsl(const Scope<S>& scope, ScopeKind kind, std::vector<MergedStat>& ou
 namespace {
 std::string fullNameOf(const MergedStat& s) {
   std::string out = kindPrefix(s.kind);
-  out += '.';
+  if (!out.empty()) out += '.';
   if (!s.scope->empty()) {
     out += *s.scope;
     out += '.';
@@ -148,7 +174,7 @@ std::string fullNameOf(const MergedStat& s) {
 }  // namespace
 
 Store::Store(size_t workers, BucketSelector buckets)
-    : shards_(workers + 1), buckets_(std::move(buckets)) {
+    : shards_(workers + 1), buckets_(std::move(buckets)), http2_("", workers + 1) {
   HistogramInit init{"server.", buckets_};
   server().visit(init);
   HistogramInit log_init{"access_log.", buckets_};
@@ -173,9 +199,35 @@ Scope<S>& Store::getOrCreate(std::map<std::string, std::unique_ptr<Scope<S>>>& s
 Scope<HttpConnManagerStats>& Store::httpScope(const std::string& stat_prefix) {
   return getOrCreate(http_, stat_prefix, "http", {{"envoy_http_conn_manager_prefix", stat_prefix}});
 }
-Scope<HttpRbacStats>& Store::httpRbacScope(const std::string& stat_prefix) {
+Scope<RbacStats>& Store::httpRbacScope(const std::string& stat_prefix,
+                                       const std::string& rules_stat_prefix,
+                                       const std::string& shadow_rules_stat_prefix) {
   Scope<HttpConnManagerStats>& http = httpScope(stat_prefix);
-  return getOrCreate(http_rbac_, stat_prefix, "http", http.tags());
+  return rbacScope(ScopeKind::Http, stat_prefix,
+                   rbacStatNames(rules_stat_prefix, shadow_rules_stat_prefix), http.tags());
+}
+Scope<RbacStats>& Store::networkRbacScope(const std::string& stat_prefix,
+                                          const std::string& shadow_rules_stat_prefix) {
+  // "tcp_rbac" and "tcp_rbac." both root the names at "tcp_rbac.rbac.".
+  const std::string owner(
+      std::string_view(stat_prefix)
+          .substr(0, stat_prefix.ends_with('.') ? stat_prefix.size() - 1 : stat_prefix.size()));
+  return rbacScope(ScopeKind::NetworkRbac, owner, rbacStatNames("", shadow_rules_stat_prefix),
+                   {{"envoy_rbac_prefix", owner}});
+}
+Scope<RbacStats>& Store::rbacScope(ScopeKind kind, const std::string& owner, RbacStatNames names,
+                                   Tags tags) {
+  for (const auto& existing : rbac_) {
+    if (existing->kind == kind && existing->scope->name() == owner &&
+        sameNames(existing->names, names)) {
+      return *existing->scope;
+    }
+  }
+  auto& entry = rbac_.emplace_back(std::make_unique<RbacScope>(
+      RbacScope{kind, std::move(names),
+                std::make_unique<Scope<RbacStats>>(owner, shards_, std::move(tags))}));
+  for (const auto& shard : entry->scope->shards()) shard->names = &entry->names;
+  return *entry->scope;
 }
 Scope<ClusterStats>& Store::clusterScope(const std::string& cluster) {
   return getOrCreate(clusters_, cluster, "cluster", {{"envoy_cluster_name", cluster}});
@@ -186,10 +238,6 @@ Scope<ListenerStats>& Store::listenerScope(const std::string& address) {
 Scope<TcpProxyStats>& Store::tcpScope(const std::string& stat_prefix) {
   return getOrCreate(tcp_, stat_prefix, "tcp", {{"envoy_tcp_prefix", stat_prefix}});
 }
-Scope<HttpRbacStats>& Store::tcpRbacScope(const std::string& stat_prefix) {
-  Scope<TcpProxyStats>& tcp = tcpScope(stat_prefix);
-  return getOrCreate(tcp_rbac_, stat_prefix, "tcp", tcp.tags());
-}
 Scope<RouteStats>& Store::routeScope(const std::string& virtual_host,
                                      const std::string& stat_prefix) {
   return getOrCreate(routes_, virtual_host + ".route." + stat_prefix, "vhost",
@@ -197,6 +245,25 @@ Scope<RouteStats>& Store::routeScope(const std::string& virtual_host,
 }
 
 namespace {
+// Each of `stats` goes before the first of `out` whose full name sorts after it: their
+// names start with a user's stat_prefix, so they have no kind block of their own.
+void insertByFullName(std::vector<MergedStat> stats, std::vector<MergedStat>& out) {
+  if (stats.empty()) return;
+  std::sort(stats.begin(), stats.end(),
+            [](const MergedStat& a, const MergedStat& b) { return a.full_name < b.full_name; });
+  std::vector<MergedStat> merged;
+  merged.reserve(out.size() + stats.size());
+  auto next = stats.begin();
+  for (MergedStat& s : out) {
+    while (next != stats.end() && next->full_name < s.full_name) {
+      merged.push_back(std::move(*next++));
+    }
+    merged.push_back(std::move(s));
+  }
+  while (next != stats.end()) merged.push_back(std::move(*next++));
+  out = std::move(merged);
+}
+
 // Sorts the stats from `first` on: one scope's, as scopes already come in name order.
 void sortByStat(std::vector<MergedStat>& out, size_t first) {
   std::sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
@@ -217,6 +284,13 @@ void Store::mergeShards(const Scope<S>& scope, ScopeKind kind, std::vector<Merge
   mergeSsl(scope, kind, out);
 }
 
+void Store::mergeRbac(ScopeKind kind, const std::string& owner,
+                      std::vector<MergedStat>& out) const {
+  for (const auto& rbac : rbac_) {
+    if (rbac->kind == kind && rbac->scope->name() == owner) mergeShards(*rbac->scope, kind, out);
+  }
+}
+
 template <typename S>
 void Store::merge(const Scope<S>& scope, ScopeKind kind, std::vector<MergedStat>& out) const {
   const size_t first = out.size();
@@ -232,24 +306,22 @@ std::vector<MergedStat> Store::snapshot() const {
   for (const auto& [name, scope] : http_) {
     const size_t first = out.size();
     mergeShards(*scope, ScopeKind::Http, out);
-    if (auto rbac = http_rbac_.find(name); rbac != http_rbac_.end()) {
-      mergeShards(*rbac->second, ScopeKind::Http, out);
-    }
+    mergeRbac(ScopeKind::Http, name, out);
     sortByStat(out, first);
   }
+  merge(http2_, ScopeKind::Http2, out);
   for (const auto& [name, scope] : listeners_) merge(*scope, ScopeKind::Listener, out);
   merge(server_, ScopeKind::Server, out);
-  for (const auto& [name, scope] : tcp_) {
-    const size_t first = out.size();
-    mergeShards(*scope, ScopeKind::TcpProxy, out);
-    if (auto rbac = tcp_rbac_.find(name); rbac != tcp_rbac_.end()) {
-      mergeShards(*rbac->second, ScopeKind::TcpProxy, out);
-    }
-    sortByStat(out, first);
-  }
+  for (const auto& [name, scope] : tcp_) merge(*scope, ScopeKind::TcpProxy, out);
   for (const auto& [name, scope] : routes_) merge(*scope, ScopeKind::Route, out);
+  std::vector<MergedStat> network_rbac;
+  for (const auto& rbac : rbac_) {
+    if (rbac->kind == ScopeKind::NetworkRbac) mergeShards(*rbac->scope, rbac->kind, network_rbac);
+  }
+  for (MergedStat& s : out) s.full_name = fullNameOf(s);
+  for (MergedStat& s : network_rbac) s.full_name = fullNameOf(s);
+  insertByFullName(std::move(network_rbac), out);
   for (MergedStat& s : out) {
-    s.full_name = fullNameOf(s);
     applyBaseline(s);
     s.used = s.type == MergedStat::Type::Counter ? s.counter > 0
              : s.type == MergedStat::Type::Gauge ? s.gauge != 0

@@ -16,7 +16,18 @@
 
 namespace remora::stats {
 
-enum class ScopeKind { Http, Cluster, Listener, TcpProxy, Server, AccessLog, Route };
+// NetworkRbac names have no fixed root: they start with the filter's own stat_prefix.
+enum class ScopeKind {
+  Http,
+  Cluster,
+  Listener,
+  TcpProxy,
+  Server,
+  AccessLog,
+  Route,
+  NetworkRbac,
+  Http2
+};
 
 // A scope's Prometheus tags, e.g. {{"envoy_cluster_name", "web"}}.
 using Tags = std::vector<std::pair<std::string, std::string>>;
@@ -76,12 +87,19 @@ class Store {
   Scope<ListenerStats>& listenerScope(const std::string& address);
   Scope<TcpProxyStats>& tcpScope(const std::string& stat_prefix);
   Scope<RouteStats>& routeScope(const std::string& virtual_host, const std::string& stat_prefix);
-  // http.<stat_prefix>.rbac.*, listed with the http scope of that prefix (created too).
-  Scope<HttpRbacStats>& httpRbacScope(const std::string& stat_prefix);
-  // tcp.<stat_prefix>.rbac.*: envoy.filters.network.rbac in front of that tcp_proxy,
-  // listed with its tcp scope (created too).
-  Scope<HttpRbacStats>& tcpRbacScope(const std::string& stat_prefix);
+  // http.<stat_prefix>.rbac.[<rules_stat_prefix>.]{allowed,denied} and
+  // ...rbac.[<shadow_rules_stat_prefix>.]shadow_{allowed,denied}: an HTTP RBAC filter,
+  // listed with the http scope of that prefix (created too).
+  Scope<RbacStats>& httpRbacScope(const std::string& stat_prefix,
+                                  const std::string& rules_stat_prefix = "",
+                                  const std::string& shadow_rules_stat_prefix = "");
+  // <stat_prefix>.rbac.*: an envoy.filters.network.rbac with that (required)
+  // stat_prefix, listed among all stats by its full name.
+  Scope<RbacStats>& networkRbacScope(const std::string& stat_prefix,
+                                     const std::string& shadow_rules_stat_prefix = "");
   ServerStats& server() { return server_.shard(0); }
+  // http2.*: the downstream HTTP/2 codecs of every listener, one shard per thread.
+  Scope<Http2Stats>& http2() { return http2_; }
   AccessLogStats& accessLog() { return access_log_.shard(0); }
 
   // Every stat, merged, ordered by kind, scope and stat name (which is Envoy's
@@ -106,13 +124,23 @@ class Store {
   size_t shards_;
   BucketSelector buckets_;
   std::map<std::string, std::unique_ptr<Scope<HttpConnManagerStats>>> http_;
-  std::map<std::string, std::unique_ptr<Scope<HttpRbacStats>>> http_rbac_;
   std::map<std::string, std::unique_ptr<Scope<ClusterStats>>> clusters_;
   std::map<std::string, std::unique_ptr<Scope<ListenerStats>>> listeners_;
   std::map<std::string, std::unique_ptr<Scope<TcpProxyStats>>> tcp_;
-  std::map<std::string, std::unique_ptr<Scope<HttpRbacStats>>> tcp_rbac_;
+  // Both RBAC filters' scopes: one per owner and stat names.
+  struct RbacScope {
+    ScopeKind kind;
+    RbacStatNames names;
+    std::unique_ptr<Scope<RbacStats>> scope;
+  };
+  Scope<RbacStats>& rbacScope(ScopeKind kind, const std::string& owner, RbacStatNames names,
+                              Tags tags);
+  // Appends the RBAC stats of `kind` owned by `owner`.
+  void mergeRbac(ScopeKind kind, const std::string& owner, std::vector<MergedStat>& out) const;
+  std::vector<std::unique_ptr<RbacScope>> rbac_;
   std::map<std::string, std::unique_ptr<Scope<RouteStats>>> routes_;
   Scope<ServerStats> server_{"", 1};
+  Scope<Http2Stats> http2_;
   Scope<AccessLogStats> access_log_{"", 1};
   // Values at the last reset_counters, by full name.
   struct Baseline {

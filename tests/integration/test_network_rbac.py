@@ -1,7 +1,9 @@
 """envoy.filters.network.rbac in front of tcp_proxy: the verdict on a connection's first
 bytes (ALLOW and DENY by client address), a denied connection closed before any upstream
-connect, the access log's %RESPONSE_CODE_DETAILS%, exact tcp.<stat_prefix>.rbac.*
-counters, shadow rules counted but never enforced, and config errors."""
+connect, the access log (the RBAC response flag, Envoy's termination details in
+%CONNECTION_TERMINATION_DETAILS% and %RESPONSE_CODE_DETAILS%, the verdicts in
+%DYNAMIC_METADATA(envoy.filters.network.rbac:...)%), exact <stat_prefix>.rbac.* counters
+in /stats and Prometheus, shadow rules counted but never enforced, and config errors."""
 
 from __future__ import annotations
 
@@ -11,12 +13,19 @@ import time
 
 from harness import (LOOPBACK, ROUTER_FILTER, SocketReader, bootstrap, http_listener, route_to,
                      run_remora, static_cluster, tcp_listener, virtual_host)
-from telemetry_support import file_access_log, lines_after_quiet, wait_for_stats
+from telemetry_support import (file_access_log, lines_after_quiet, prometheus_value, scrape,
+                               wait_for_stats)
 
 RBAC_NAME = "envoy.filters.network.rbac"
 RBAC_TYPE = "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC"
-LOG_FORMAT = {"text_format_source": {"inline_string":
-                                     "%BYTES_RECEIVED% %BYTES_SENT% %RESPONSE_CODE_DETAILS%\n"}}
+LOG_FORMAT = {"text_format_source": {"inline_string": (
+    "%BYTES_RECEIVED% %BYTES_SENT% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS% "
+    "%CONNECTION_TERMINATION_DETAILS% "
+    "%DYNAMIC_METADATA(envoy.filters.network.rbac:enforced_effective_policy_id)% "
+    "%DYNAMIC_METADATA(envoy.filters.network.rbac:enforced_engine_result)% "
+    "%DYNAMIC_METADATA(envoy.filters.network.rbac:shadow_effective_policy_id)% "
+    "%DYNAMIC_METADATA(envoy.filters.network.rbac:shadow_engine_result)% "
+    "%DYNAMIC_METADATA(envoy.filters.http.rbac:enforced_engine_result)%\n")}}
 ANY = [{"any": True}]
 
 
@@ -36,9 +45,17 @@ def rbac_proxy_config(upstream_port: int, rbac: dict, log_path) -> str:
 
 
 def rbac_stats(allowed: int, denied: int, shadow_allowed: int, shadow_denied: int) -> dict:
-    return {"tcp.tcp.rbac.allowed": allowed, "tcp.tcp.rbac.denied": denied,
-            "tcp.tcp.rbac.shadow_allowed": shadow_allowed,
-            "tcp.tcp.rbac.shadow_denied": shadow_denied}
+    """Envoy roots them at the RBAC filter's own stat_prefix ("tcp_rbac."), not the
+    tcp_proxy's."""
+    return {"tcp_rbac.rbac.allowed": allowed, "tcp_rbac.rbac.denied": denied,
+            "tcp_rbac.rbac.shadow_allowed": shadow_allowed,
+            "tcp_rbac.rbac.shadow_denied": shadow_denied}
+
+
+def prometheus_rbac(proxy) -> dict:
+    exposition = scrape(proxy, "filter=rbac")
+    return {name: prometheus_value(exposition, f"envoy_rbac_{name}", envoy_rbac_prefix="tcp_rbac")
+            for name in ("allowed", "denied", "shadow_allowed", "shadow_denied")}
 
 
 def test_allowed_client_is_proxied_and_shadow_deny_is_only_counted(remora, echo_server,
@@ -61,10 +78,13 @@ def test_allowed_client_is_proxied_and_shadow_deny_is_only_counted(remora, echo_
                 sock.sendall(chunk)
                 assert reader.read_exact(len(chunk), time.monotonic() + 5) == chunk
 
-    assert lines_after_quiet(log, 2) == ["10 10 -", "10 10 -"]
+    allowed_line = "10 10 - - - loopback-client allowed shadow-everyone denied -"
+    assert lines_after_quiet(log, 2) == [allowed_line, allowed_line]
     expected = {**rbac_stats(allowed=2, denied=0, shadow_allowed=0, shadow_denied=2),
                 "cluster.echo.upstream_cx_total": 2}
     assert wait_for_stats(proxy, expected) == expected
+    assert prometheus_rbac(proxy) == {"allowed": 2, "denied": 0, "shadow_allowed": 0,
+                                      "shadow_denied": 2}
 
 
 def test_denied_client_is_closed_without_an_upstream_connection(remora, tmp_path):
@@ -86,7 +106,9 @@ def test_denied_client_is_closed_without_an_upstream_connection(remora, tmp_path
             sock.sendall(b"let me in")
             assert SocketReader(sock).read_to_eof(time.monotonic() + 5) == b""
 
-        assert lines_after_quiet(log, 1) == ["9 0 rbac_access_denied_matched_policy[loopback_net]"]
+        details = "rbac_access_denied_matched_policy[loopback_net]"
+        assert lines_after_quiet(log, 1) == [
+            f"9 0 RBAC {details} {details} loopback net denied not-ten allowed -"]
         expected = {**rbac_stats(allowed=0, denied=1, shadow_allowed=1, shadow_denied=0),
                     "cluster.echo.upstream_cx_total": 0, "tcp.tcp.downstream_cx_total": 1}
         assert wait_for_stats(proxy, expected) == expected

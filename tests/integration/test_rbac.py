@@ -1,8 +1,10 @@
 """envoy.filters.http.rbac in front of the router: requests allowed and denied by path,
-method, header and client address under DENY and ALLOW rules; the 403 Envoy sends; the
-access log (no response flag, the matched policy in %RESPONSE_CODE_DETAILS%); exact
-http.<stat_prefix>.rbac.* counters (shadow rules included) in /stats and Prometheus;
-config errors with their location."""
+method, header and client address under DENY and ALLOW rules; remote_ip against the
+x-forwarded-for client, direct_remote_ip against the peer; the 403 Envoy sends; the
+access log (Remora's RBAC response flag, the matched policy in %RESPONSE_CODE_DETAILS%,
+the verdicts in %DYNAMIC_METADATA(envoy.filters.http.rbac:...)%); exact
+http.<stat_prefix>.rbac.[<rules_stat_prefix>.]* counters (shadow rules included) in
+/stats and Prometheus; config errors with their location."""
 
 from __future__ import annotations
 
@@ -97,9 +99,9 @@ def test_deny_rules_by_path_method_and_header(remora, upstream, tmp_path):
         "GET /public 200 - via_upstream",
         "GET /public/a?admin=1 200 - via_upstream",
         "POST /public 200 - via_upstream",
-        "GET /admin/users 403 - rbac_access_denied_matched_policy[block-admin]",
-        "DELETE /item 403 - rbac_access_denied_matched_policy[block-delete]",
-        "GET /public 403 - rbac_access_denied_matched_policy[block-header]",
+        "GET /admin/users 403 RBAC rbac_access_denied_matched_policy[block-admin]",
+        "DELETE /item 403 RBAC rbac_access_denied_matched_policy[block-delete]",
+        "GET /public 403 RBAC rbac_access_denied_matched_policy[block-header]",
         "GET /Admin 200 - via_upstream",
     ])
 
@@ -117,7 +119,8 @@ def test_deny_rules_by_path_method_and_header(remora, upstream, tmp_path):
 def test_allow_rules_deny_everything_unmatched(remora, upstream, tmp_path):
     backend = upstream(respond(200, b"ok"))
     log = tmp_path / "access.log"
-    proxy = remora(rbac_config(backend.port, ALLOW_RULES, log))
+    rules = {**ALLOW_RULES, "rules_stat_prefix": "api_"}
+    proxy = remora(rbac_config(backend.port, rules, log))
 
     assert http_request(proxy.port, "GET", "/api/items").status == 200
     assert http_request(proxy.port, "GET", "/api/items?page=2").status == 200
@@ -127,12 +130,68 @@ def test_allow_rules_deny_everything_unmatched(remora, upstream, tmp_path):
         assert (response.status, response.body) == (403, b"RBAC: access denied")
     assert [r.target for r in backend.requests] == ["/api/items", "/api/items?page=2"]
     assert lines_after_quiet(log, 5)[2:] == [
-        "POST /api/items 403 - rbac_access_denied_matched_policy[none]",
-        "GET /api 403 - rbac_access_denied_matched_policy[none]",
-        "GET /other 403 - rbac_access_denied_matched_policy[none]",
+        "POST /api/items 403 RBAC rbac_access_denied_matched_policy[none]",
+        "GET /api 403 RBAC rbac_access_denied_matched_policy[none]",
+        "GET /other 403 RBAC rbac_access_denied_matched_policy[none]",
     ]
-    expected = {"http.ingress.rbac.allowed": 2, "http.ingress.rbac.denied": 3,
+    # rules_stat_prefix names the enforced counters (Envoy joins it with a dot); the
+    # shadow ones keep their plain names.
+    expected = {"http.ingress.rbac.api_.allowed": 2, "http.ingress.rbac.api_.denied": 3,
                 "http.ingress.rbac.shadow_allowed": 0, "http.ingress.rbac.shadow_denied": 0}
+    assert wait_for_stats(proxy, expected) == expected
+    exposition = scrape(proxy, "filter=rbac")
+    assert [prometheus_value(exposition, f"envoy_http_rbac_{name}",
+                             envoy_http_conn_manager_prefix="ingress",
+                             envoy_rbac_http_prefix="api_")
+            for name in ("allowed", "denied")] == [2, 3]
+
+
+# Enforced: ALLOW the client x-forwarded-for names in 203.0.113.0/24 (remote_ip). Shadow:
+# DENY a direct peer in that range (never, the peer is loopback) or a loopback client
+# (only without x-forwarded-for). Policies are tried by name, so "peer-in-xff-range"
+# first.
+XFF_RULES = {
+    "rules": {"action": "ALLOW", "policies": {
+        "forwarded-client": {"permissions": ANY, "principals": [
+            {"remote_ip": {"address_prefix": "203.0.113.0", "prefix_len": 24}}]}}},
+    "shadow_rules": {"action": "DENY", "policies": {
+        "peer-in-xff-range": {"permissions": ANY, "principals": [
+            {"direct_remote_ip": {"address_prefix": "203.0.113.0", "prefix_len": 24}}]},
+        "z-loopback-client": {"permissions": ANY, "principals": [
+            {"remote_ip": {"address_prefix": "127.0.0.0", "prefix_len": 8}}]}}},
+}
+RBAC_METADATA_FORMAT = {"text_format_source": {"inline_string": (
+    "%RESPONSE_CODE% %RESPONSE_FLAGS% "
+    "%DYNAMIC_METADATA(envoy.filters.http.rbac:enforced_effective_policy_id)% "
+    "%DYNAMIC_METADATA(envoy.filters.http.rbac:enforced_engine_result)% "
+    "%DYNAMIC_METADATA(envoy.filters.http.rbac:shadow_effective_policy_id)% "
+    "%DYNAMIC_METADATA(envoy.filters.http.rbac:shadow_engine_result)% "
+    "%DYNAMIC_METADATA(envoy.filters.network.rbac:shadow_engine_result)%\n")}}
+
+
+def test_remote_ip_is_the_forwarded_client_and_verdicts_reach_the_access_log(remora, upstream,
+                                                                              tmp_path):
+    backend = upstream(respond(200, b"ok"))
+    log = tmp_path / "access.log"
+    listener = http_listener([virtual_host([route_to("backend")])], name="ingress",
+                             http_filters=[rbac_filter(XFF_RULES), ROUTER_FILTER],
+                             access_log=[file_access_log(log, RBAC_METADATA_FORMAT)],
+                             use_remote_address=True, xff_num_trusted_hops=1)
+    proxy = remora(bootstrap([listener], [static_cluster("backend", backend.port)]))
+
+    forwarded = [("X-Forwarded-For", "203.0.113.7")]
+    assert http_request(proxy.port, "GET", "/", headers=forwarded).status == 200
+    assert http_request(proxy.port, "GET", "/").status == 403
+    outside = [("X-Forwarded-For", "198.51.100.1")]
+    assert http_request(proxy.port, "GET", "/", headers=outside).status == 403
+
+    assert lines_after_quiet(log, 3) == [
+        "200 - forwarded-client allowed - allowed -",
+        "403 RBAC - denied z-loopback-client denied -",
+        "403 RBAC - denied - allowed -",
+    ]
+    expected = {"http.ingress.rbac.allowed": 1, "http.ingress.rbac.denied": 2,
+                "http.ingress.rbac.shadow_allowed": 2, "http.ingress.rbac.shadow_denied": 1}
     assert wait_for_stats(proxy, expected) == expected
 
 

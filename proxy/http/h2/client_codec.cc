@@ -27,9 +27,11 @@ class ClientStream final : public Stream, public RequestEncoder {
   void encodeData(std::string_view data, bool end_stream) override;
   void encodeTrailers(const HeaderMap& trailers) override;
   void resetStream(StreamResetReason reason) override;
+  void setReadEnabled(bool enabled) override { applyReadEnabled(enabled); }
 
  private:
   void deliverReset(StreamResetReason reason) override;
+  void deliverWriteWatermark(bool above) override;
   // The response is complete: detaches, cancels what is left of the request.
   void finishResponse();
   bool canEncodeBody() const { return attached_ && id_ > 0 && !local_end_; }
@@ -40,8 +42,8 @@ class ClientStream final : public Stream, public RequestEncoder {
 
 class ClientConnection final : public ClientCodec, public Session {
  public:
-  ClientConnection(CodecOutput& output, const Http2Settings& settings)
-      : Session(Role::Client, output, settings) {
+  ClientConnection(CodecOutput& output, const Http2Settings& settings, const Http2Runtime& runtime)
+      : Session(Role::Client, output, settings, runtime) {
     start();
   }
 
@@ -62,6 +64,7 @@ class ClientConnection final : public ClientCodec, public Session {
   }
   size_t activeStreams() const override { return openStreams(); }
   void goAway() override { submitGoAway(); }
+  void onBelowLowWatermark() override { onTransportDrained(); }
 
   void onSubmitted(Stream& stream, int32_t stream_id) { promoteIdle(stream, stream_id); }
   void onNeverSubmitted(Stream& stream) { retireIdle(stream); }
@@ -92,8 +95,9 @@ void ClientStream::encodeHeaders(const RequestHead& head, bool end_stream) {
 
   if (end_stream) local_end_ = true;
   const nghttp2_data_provider provider = dataProvider();
-  const int32_t stream_id = nghttp2_submit_request(session_.raw(), nullptr, nv.data(), nv.size(),
-                                                   end_stream ? nullptr : &provider, nullptr);
+  const int32_t stream_id =
+      nghttp2_submit_request(session_.raw(), nullptr, nv.data(), nv.size(),
+                             end_stream ? nullptr : &provider, static_cast<Stream*>(this));
   if (stream_id < 0) {
     // Stream ids are exhausted: nothing was sent, so another connection may take it.
     attached_ = false;
@@ -176,10 +180,19 @@ void ClientStream::finishResponse() {
 
 void ClientStream::deliverReset(StreamResetReason reason) { decoder_.onResetStream(reason); }
 
+void ClientStream::deliverWriteWatermark(bool above) {
+  if (above) {
+    decoder_.onAboveWriteBufferHighWatermark();
+  } else {
+    decoder_.onBelowWriteBufferLowWatermark();
+  }
+}
+
 }  // namespace
 
-std::unique_ptr<ClientCodec> makeClientCodec(CodecOutput& output, const Http2Settings& settings) {
-  return std::make_unique<ClientConnection>(output, settings);
+std::unique_ptr<ClientCodec> makeClientCodec(CodecOutput& output, const Http2Settings& settings,
+                                             const Http2Runtime& runtime) {
+  return std::make_unique<ClientConnection>(output, settings, runtime);
 }
 
 }  // namespace remora::http::h2

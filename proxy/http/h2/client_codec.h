@@ -17,7 +17,10 @@
 // failed or closed. After a GOAWAY reusable() is false; streams at or below its last
 // stream id finish normally.
 //
-// Response DATA is acknowledged (window update) as soon as decodeData returns.
+// Flow control mirrors the server codec: response DATA reopens the connection window
+// as soon as decodeData returns and the stream window unless the encoder is
+// read-disabled (the downstream reads slowly); a request body queued above
+// connection_buffer_limit is reported to the decoder (and again below half of it).
 #pragma once
 
 #include <memory>
@@ -29,6 +32,7 @@ namespace remora::http::h2 {
 
 // Writes the connection preface and SETTINGS at once (the transport may queue them
 // until it is connected).
-std::unique_ptr<ClientCodec> makeClientCodec(CodecOutput& output, const Http2Settings& settings);
+std::unique_ptr<ClientCodec> makeClientCodec(CodecOutput& output, const Http2Settings& settings,
+                                             const Http2Runtime& runtime = {});
 
 }  // namespace remora::http::h2

@@ -1,5 +1,6 @@
 #include "proxy/http/h2/server_codec.h"
 
+#include <charconv>
 #include <string>
 
 #include "proxy/http/h2/session.h"
@@ -25,9 +26,11 @@ class ServerStream final : public Stream, public ResponseEncoder {
   void encodeData(std::string_view data, bool end_stream) override;
   void encodeTrailers(const HeaderMap& trailers) override;
   void resetStream(StreamResetReason reason) override;
+  void setReadEnabled(bool enabled) override { applyReadEnabled(enabled); }
 
  private:
   void deliverReset(StreamResetReason reason) override;
+  void deliverWriteWatermark(bool above) override;
   void startRequest(bool end_stream);
   void rejectOversizedHead();
   bool canEncodeBody() const { return attached_ && response_started_ && !local_end_; }
@@ -41,8 +44,8 @@ class ServerStream final : public Stream, public ResponseEncoder {
 class ServerConnection final : public ServerCodec, public Session {
  public:
   ServerConnection(CodecOutput& output, ServerCodecCallbacks& callbacks,
-                   const Http2Settings& settings)
-      : Session(Role::Server, output, settings), callbacks_(callbacks) {
+                   const Http2Settings& settings, const Http2Runtime& runtime)
+      : Session(Role::Server, output, settings, runtime), callbacks_(callbacks) {
     start();
   }
 
@@ -56,6 +59,7 @@ class ServerConnection final : public ServerCodec, public Session {
   Protocol protocol() const override { return Protocol::Http2; }
   void goAway() override { submitGoAway(); }
   size_t activeStreams() const override { return openStreams(); }
+  void onBelowLowWatermark() override { onTransportDrained(); }
 
  private:
   std::unique_ptr<Stream> createPeerStream(int32_t stream_id) override {
@@ -97,13 +101,14 @@ void ServerStream::startRequest(bool end_stream) {
   RequestHead head;
   head.protocol = Protocol::Http2;
   // nghttp2 has checked the pseudo-headers a request needs (RFC 9113 8.3.1).
-  if (const std::string* method = block.pseudo(":method")) head.method = *method;
-  if (const std::string* path = block.pseudo(":path")) head.path = *path;
-  if (const std::string* scheme = block.pseudo(":scheme")) head.scheme = *scheme;
-  const std::string* authority = block.pseudo(":authority");
-  if (authority != nullptr) head.authority = *authority;
+  if (std::string* method = block.pseudo(":method")) head.method = std::move(*method);
+  if (std::string* path = block.pseudo(":path")) head.path = std::move(*path);
+  if (std::string* scheme = block.pseudo(":scheme")) head.scheme = std::move(*scheme);
+  std::string* authority = block.pseudo(":authority");
+  const bool has_authority = authority != nullptr;
+  if (has_authority) head.authority = std::move(*authority);
   head.headers = block.takeFields();
-  if (authority == nullptr) {
+  if (!has_authority) {
     if (const std::string* host = head.headers.get("host")) head.authority = *host;
   }
   decoder_ = &callbacks_.newStream(*this);
@@ -131,6 +136,15 @@ void ServerStream::deliverReset(StreamResetReason reason) {
   if (decoder_ != nullptr) decoder_->onResetStream(reason);
 }
 
+void ServerStream::deliverWriteWatermark(bool above) {
+  if (decoder_ == nullptr) return;
+  if (above) {
+    decoder_->onAboveWriteBufferHighWatermark();
+  } else {
+    decoder_->onBelowWriteBufferLowWatermark();
+  }
+}
+
 void ServerStream::encode100Continue() {
   ResponseHead head;
   head.status = 100;
@@ -139,9 +153,10 @@ void ServerStream::encode100Continue() {
 
 void ServerStream::encodeHeaders(const ResponseHead& head, bool end_stream) {
   if (!attached_ || response_started_) return;
-  const std::string status = std::to_string(head.status);
+  char status[4];
+  const auto [status_end, ec] = std::to_chars(status, status + sizeof(status), head.status);
   NvList nv;
-  nv.add(":status", status);
+  nv.add(":status", std::string_view(status, ec == std::errc() ? status_end - status : 0));
   nv.addRegular(head.headers, false);
   if (head.status >= 100 && head.status < 200) {
     nghttp2_submit_headers(session_.raw(), NGHTTP2_FLAG_NONE, id_, nullptr, nv.data(), nv.size(),
@@ -166,6 +181,7 @@ void ServerStream::encodeData(std::string_view data, bool end_stream) {
   if (end_stream) attached_ = false;
   queueData(data, end_stream);
   session_.flush();
+  if (end_stream) armFlushTimerIfQueued();
 }
 
 void ServerStream::encodeTrailers(const HeaderMap& trailers) {
@@ -173,6 +189,7 @@ void ServerStream::encodeTrailers(const HeaderMap& trailers) {
   attached_ = false;
   queueTrailers(trailers);
   session_.flush();
+  armFlushTimerIfQueued();
 }
 
 void ServerStream::resetStream(StreamResetReason reason) {
@@ -184,8 +201,9 @@ void ServerStream::resetStream(StreamResetReason reason) {
 }  // namespace
 
 std::unique_ptr<ServerCodec> makeServerCodec(CodecOutput& output, ServerCodecCallbacks& callbacks,
-                                             const Http2Settings& settings) {
-  return std::make_unique<ServerConnection>(output, callbacks, settings);
+                                             const Http2Settings& settings,
+                                             const Http2Runtime& runtime) {
+  return std::make_unique<ServerConnection>(output, callbacks, settings, runtime);
 }
 
 }  // namespace remora::http::h2

@@ -14,10 +14,12 @@
 // connection fails with GOAWAY(ENHANCE_YOUR_CALM). SETTINGS/PING floods, too many
 // SETTINGS entries, CONTINUATION floods and rapid resets fail the connection too.
 //
-// Flow control: request DATA is acknowledged to the peer (nghttp2_session_consume)
-// right after decodeData returns, so the peer may send at most the advertised
-// windows beyond what decoders have taken. Holding windows closed while the upstream
-// is slow (backpressure) is not done yet.
+// Flow control: request DATA returns its connection window right after decodeData,
+// and its stream window too unless the stream's encoder is read-disabled
+// (setReadEnabled(false), the upstream is slow): then the stream window stays closed
+// until reading is enabled again, so the client stops within one window while its
+// other streams go on. A response body queued because the client's windows are closed
+// is reported to the decoder above connection_buffer_limit and again below half of it.
 //
 // Responses: encodeHeaders sends :status plus the fields minus the connection-specific
 // ones; 1xx heads are interim. Body bytes queue per stream and leave as the peer's
@@ -35,6 +37,7 @@ namespace remora::http::h2 {
 
 // Writes the server SETTINGS (and connection window update) at once.
 std::unique_ptr<ServerCodec> makeServerCodec(CodecOutput& output, ServerCodecCallbacks& callbacks,
-                                             const Http2Settings& settings);
+                                             const Http2Settings& settings,
+                                             const Http2Runtime& runtime = {});
 
 }  // namespace remora::http::h2

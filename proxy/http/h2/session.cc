@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <utility>
 
 #include "proxy/http/h2/details.h"
+#include "telemetry/stats/stat_definitions.h"
 
 namespace remora::http::h2 {
 
@@ -36,13 +38,6 @@ uint32_t resetCode(StreamResetReason reason) {
       return NGHTTP2_CANCEL;
   }
   return NGHTTP2_CANCEL;
-}
-
-bool isConnectionSpecific(const HeaderEntry& field) {
-  const std::string& name = field.name;
-  if (name == "te") return !equalsIgnoreCase(field.value, "trailers");
-  return name == "connection" || name == "keep-alive" || name == "proxy-connection" ||
-         name == "transfer-encoding" || name == "upgrade";
 }
 
 int onBeginHeadersCallback(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
@@ -90,65 +85,6 @@ uint64_t steadySeconds() {
 
 }  // namespace
 
-// ---- HeaderBlock ----
-
-void HeaderBlock::reset() { *this = HeaderBlock(); }
-
-void HeaderBlock::add(std::string_view name, std::string_view value, const Http2Settings& limits) {
-  if (over_limit_) return;
-  const bool pseudo = !name.empty() && name.front() == ':';
-  bytes_ += name.size() + value.size();
-  if (!pseudo) ++regular_count_;
-  if (bytes_ > static_cast<size_t>(limits.max_request_headers_kb) * 1024 ||
-      regular_count_ > limits.max_headers_count) {
-    over_limit_ = true;
-    pseudo_.clear();
-    fields_.clear();
-    cookie_.clear();
-    return;
-  }
-  if (pseudo) {
-    pseudo_.push_back({std::string(name), std::string(value)});
-  } else if (name == "cookie") {
-    if (has_cookie_) cookie_ += "; ";
-    cookie_ += value;
-    has_cookie_ = true;
-  } else {
-    fields_.add(name, value);
-  }
-}
-
-const std::string* HeaderBlock::pseudo(std::string_view name) const {
-  for (const HeaderEntry& field : pseudo_) {
-    if (field.name == name) return &field.value;
-  }
-  return nullptr;
-}
-
-HeaderMap HeaderBlock::takeFields() {
-  if (has_cookie_) fields_.add("cookie", cookie_);
-  HeaderMap fields = std::move(fields_);
-  reset();
-  return fields;
-}
-
-// ---- NvList ----
-
-void NvList::add(std::string_view name, std::string_view value) {
-  // NGHTTP2_NV_FLAG_NONE: nghttp2 copies both strings, so the casts never lead to writes.
-  nv_.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-                 reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                 value.size(), NGHTTP2_NV_FLAG_NONE});
-}
-
-void NvList::addRegular(const HeaderMap& fields, bool skip_host) {
-  for (const HeaderEntry& field : fields) {
-    if (isConnectionSpecific(field)) continue;
-    if (skip_host && field.name == "host") continue;
-    add(field.name, field.value);
-  }
-}
-
 // ---- Stream ----
 
 void Stream::notifyReset(StreamResetReason reason) {
@@ -166,6 +102,7 @@ nghttp2_data_provider Stream::dataProvider() {
 
 void Stream::queueData(std::string_view data, bool end_stream) {
   outbound_.append(data);
+  updateWriteWatermark();
   if (end_stream) local_end_ = true;
   if (data_deferred_) {
     data_deferred_ = false;
@@ -191,6 +128,8 @@ ssize_t Stream::readOutbound(uint8_t* buf, size_t length, uint32_t* data_flags) 
     outbound_.erase(0, outbound_offset_);
     outbound_offset_ = 0;
   }
+  if (above_write_limit_) updateWriteWatermark();
+  if (flush_timer_ && n > 0) flush_timer_->arm(session_.flushTimeout());
   if (!outbound_.empty()) return static_cast<ssize_t>(n);
   if (local_end_) {
     *data_flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -207,6 +146,35 @@ ssize_t Stream::readOutbound(uint8_t* buf, size_t length, uint32_t* data_flags) 
   return static_cast<ssize_t>(n);
 }
 
+void Stream::updateWriteWatermark() {
+  const size_t pending = outbound_.size() - outbound_offset_;
+  const size_t limit = session_.streamBufferLimit();
+  if (!above_write_limit_ && pending > limit) {
+    above_write_limit_ = true;
+    if (attached_) deliverWriteWatermark(true);
+  } else if (above_write_limit_ && pending <= limit / 2) {
+    above_write_limit_ = false;
+    if (attached_) deliverWriteWatermark(false);
+  }
+}
+
+void Stream::onDataDelivered(size_t bytes) {
+  if (!read_enabled_ && attached_) {
+    held_window_ += bytes;
+    return;
+  }
+  // Detached: nobody reads any more, so nothing is held back.
+  nghttp2_session_consume_stream(session_.raw(), id_, bytes + std::exchange(held_window_, 0));
+}
+
+void Stream::applyReadEnabled(bool enabled) {
+  if (read_enabled_ == enabled) return;
+  read_enabled_ = enabled;
+  if (!enabled || held_window_ == 0) return;
+  nghttp2_session_consume_stream(session_.raw(), id_, std::exchange(held_window_, 0));
+  session_.flush();
+}
+
 void Stream::resetLocally(StreamResetReason reason) {
   attached_ = false;
   // Received bytes stay: the owner may be inside decodeData with a view of them.
@@ -219,6 +187,21 @@ void Stream::refuse() {
   nghttp2_submit_rst_stream(session_.raw(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_REFUSED_STREAM);
 }
 
+void Stream::armFlushTimerIfQueued() {
+  const bool queued = outbound_.size() > outbound_offset_ || trailers_;
+  uv_loop_s* loop = session_.runtime().loop;
+  if (!queued || loop == nullptr || session_.flushTimeout().count() <= 0) return;
+  if (!flush_timer_) flush_timer_ = std::make_unique<Timer>(loop, [this] { onFlushTimeout(); });
+  flush_timer_->arm(session_.flushTimeout());
+}
+
+void Stream::onFlushTimeout() {
+  if (stats::Http2Stats* stats = session_.runtime().stats) stats->tx_flush_timeout.inc();
+  releaseOutbound();
+  nghttp2_submit_rst_stream(session_.raw(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_CANCEL);
+  session_.flush();
+}
+
 void Stream::releaseOutbound() {
   outbound_ = std::string();
   outbound_offset_ = 0;
@@ -226,6 +209,7 @@ void Stream::releaseOutbound() {
 }
 
 void Stream::releaseBuffers() {
+  flush_timer_.reset();
   releaseOutbound();
   frame_data_ = std::string();
   block_.reset();
@@ -233,10 +217,12 @@ void Stream::releaseBuffers() {
 
 // ---- Session ----
 
-Session::Session(Role role, CodecOutput& output, const Http2Settings& settings)
+Session::Session(Role role, CodecOutput& output, const Http2Settings& settings,
+                 const Http2Runtime& runtime)
     : role_(role),
       output_(output),
       settings_(settings),
+      runtime_(runtime),
       reset_tokens_(settings.stream_reset_burst),
       reset_refill_second_(steadySeconds()) {
   nghttp2_session_callbacks* callbacks = nullptr;
@@ -251,7 +237,8 @@ Session::Session(Role role, CodecOutput& output, const Http2Settings& settings)
 
   nghttp2_option* options = nullptr;
   nghttp2_option_new(&options);
-  // Receive windows open only as far as decoders took the data (nghttp2_session_consume).
+  // Receive windows open only as far as decoders took the data (and stream windows only
+  // while their consumer keeps up: Stream::applyReadEnabled).
   nghttp2_option_set_no_auto_window_update(options, 1);
   nghttp2_option_set_max_outbound_ack(options, settings_.max_outbound_control_frames);
   nghttp2_option_set_max_settings(options, settings_.max_settings_entries);
@@ -298,15 +285,20 @@ DispatchResult Session::dispatchBytes(std::string_view data, int failure_status)
   const ssize_t received = nghttp2_session_mem_recv(
       session_, reinterpret_cast<const uint8_t*>(data.data()), data.size());
   std::optional<std::string_view> failure;
+  stats::Http2Stats* stats = runtime_.stats;
   if (received == NGHTTP2_ERR_FLOODED) {
     // The peer does not read the ACKs it asks for: send it nothing more.
     failure = details::kFloodDetected;
+    if (stats) stats->outbound_control_flood.inc();
   } else if (received < 0) {
     failure = fatal_code_ ? fatal_details_ : details::kCodecError;
     nghttp2_session_terminate_session(session_, fatal_code_.value_or(NGHTTP2_PROTOCOL_ERROR));
-    sendQueued();
+    sendQueued(true);
   } else if (!sendQueued()) {
     failure = details::kCodecError;
+  } else if (outboundFlooded()) {
+    failure = details::kFloodDetected;
+    if (stats) stats->outbound_flood.inc();
   }
   busy_ = false;
   writeOut();
@@ -326,14 +318,25 @@ void Session::flush() {
   writeOut();
 }
 
-bool Session::sendQueued() {
+bool Session::sendQueued(bool force) {
+  const size_t transport_bytes = output_.bufferedBytes();
+  if (transport_bytes == 0) frames_in_transport_ = 0;
   while (true) {
+    // Frames the transport cannot take yet stay in nghttp2, where they are counted.
+    if (!force && transport_bytes + out_buffer_.size() > settings_.connection_buffer_limit) {
+      return true;
+    }
     const uint8_t* bytes = nullptr;
     const ssize_t n = nghttp2_session_mem_send(session_, &bytes);
     if (n < 0) return false;
     if (n == 0) return true;
     out_buffer_.append(view(bytes, static_cast<size_t>(n)));
   }
+}
+
+bool Session::outboundFlooded() const {
+  return nghttp2_session_get_outbound_queue_size(session_) + frames_in_transport_ >
+         settings_.max_outbound_frames;
 }
 
 void Session::writeOut() {
@@ -353,7 +356,7 @@ DispatchResult Session::fail(int status, std::string_view details) {
 size_t Session::resetAttached(StreamResetReason reason) {
   // Collected first: a decoder may start a stream while hearing of the reset.
   std::vector<Stream*> attached;
-  for (const auto& [id, stream] : streams_) {
+  for (const auto& stream : streams_) {
     if (stream->attached()) attached.push_back(stream.get());
   }
   for (const auto& stream : idle_streams_) {
@@ -408,8 +411,36 @@ bool Session::takeResetToken() {
 }
 
 Stream* Session::find(int32_t stream_id) {
-  const auto it = streams_.find(stream_id);
-  return it == streams_.end() ? nullptr : it->second.get();
+  if (found_ != nullptr && found_id_ == stream_id) return found_;
+  auto* stream = static_cast<Stream*>(nghttp2_session_get_stream_user_data(session_, stream_id));
+  if (stream == nullptr) {
+    // nghttp2 no longer knows it (closing): ours may still be open.
+    const auto it = std::find_if(streams_.begin(), streams_.end(),
+                                 [&](const auto& open) { return open->id() == stream_id; });
+    if (it == streams_.end()) return nullptr;
+    stream = it->get();
+  }
+  found_id_ = stream_id;
+  found_ = stream;
+  return stream;
+}
+
+void Session::adopt(std::unique_ptr<Stream> stream, int32_t stream_id) {
+  stream->slot_ = streams_.size();
+  nghttp2_session_set_stream_user_data(session_, stream_id, stream.get());
+  streams_.push_back(std::move(stream));
+}
+
+std::unique_ptr<Stream> Session::takeOpen(Stream& stream) {
+  if (found_ == &stream) found_ = nullptr;
+  const size_t slot = stream.slot_;
+  std::unique_ptr<Stream> taken = std::move(streams_[slot]);
+  if (slot + 1 != streams_.size()) {
+    streams_[slot] = std::move(streams_.back());
+    streams_[slot]->slot_ = slot;
+  }
+  streams_.pop_back();
+  return taken;
 }
 
 Stream& Session::addIdle(std::unique_ptr<Stream> stream) {
@@ -421,7 +452,7 @@ void Session::promoteIdle(Stream& stream, int32_t stream_id) {
   const auto it = std::find_if(idle_streams_.begin(), idle_streams_.end(),
                                [&](const auto& idle) { return idle.get() == &stream; });
   if (it == idle_streams_.end()) return;
-  streams_.emplace(stream_id, std::move(*it));
+  adopt(std::move(*it), stream_id);
   idle_streams_.erase(it);
 }
 
@@ -439,9 +470,11 @@ int Session::onBeginHeaders(const nghttp2_frame& frame) {
   if (frame.headers.cat == NGHTTP2_HCAT_REQUEST) {
     std::unique_ptr<Stream> stream = createPeerStream(id);
     if (stream == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    streams_.emplace(id, std::move(stream));
+    adopt(std::move(stream), id);
   }
-  if (Stream* stream = find(id)) stream->block().reset();
+  // A fresh stream's block is empty already; a later section (trailers) starts anew.
+  Stream* stream = find(id);
+  if (stream != nullptr && frame.headers.cat != NGHTTP2_HCAT_REQUEST) stream->block().reset();
   return 0;
 }
 
@@ -463,8 +496,11 @@ int Session::onFrameRecv(const nghttp2_frame& frame) {
         const size_t bytes = data.size();
         stream->onDataFrame(data, end_stream);
         data.clear();
-        // The decoder has taken the bytes: let the peer send as many again.
-        nghttp2_session_consume(session_, frame.hd.stream_id, bytes);
+        // The connection window reopens at once, so a stream held back by its
+        // consumer never blocks the others; the stream's own window follows the
+        // decoder's backpressure.
+        nghttp2_session_consume_connection(session_, bytes);
+        stream->onDataDelivered(bytes);
       }
       break;
     case NGHTTP2_RST_STREAM:
@@ -492,10 +528,9 @@ int Session::onDataChunk(int32_t stream_id, std::string_view data) {
 }
 
 int Session::onStreamClose(int32_t stream_id, uint32_t error_code) {
-  const auto it = streams_.find(stream_id);
-  if (it == streams_.end()) return 0;
-  std::unique_ptr<Stream> stream = std::move(it->second);
-  streams_.erase(it);
+  Stream* open = find(stream_id);
+  if (open == nullptr) return 0;
+  std::unique_ptr<Stream> stream = takeOpen(*open);
   if (!stream->frameData().empty()) {
     nghttp2_session_consume_connection(session_, stream->frameData().size());
   }
@@ -518,6 +553,7 @@ int Session::onStreamClose(int32_t stream_id, uint32_t error_code) {
 }
 
 int Session::onFrameSend(const nghttp2_frame& frame) {
+  ++frames_in_transport_;
   const int32_t id = frame.hd.stream_id;
   switch (frame.hd.type) {
     case NGHTTP2_GOAWAY:

@@ -1,7 +1,9 @@
 // What the HTTP/2 server and client codecs share: one nghttp2 session per connection,
-// its callbacks, output batching, per-stream body queues feeding nghttp2's data
-// provider, received header sections checked against the limits, flow control tied
-// to consumption, and the connection-level failure and GOAWAY bookkeeping.
+// its callbacks, output batching (frames stay in nghttp2 while the transport is full,
+// counted against max_outbound_frames), per-stream body queues feeding nghttp2's data
+// provider with write watermarks, flow control tied to consumption and per-stream
+// backpressure, the stream flush timer, and the connection-level failure and GOAWAY
+// bookkeeping.
 //
 // Re-entrancy: decoder callbacks run inside nghttp2_session_mem_recv (or mem_send, for
 // resets); what they encode is only queued in nghttp2 and goes out in the same
@@ -12,42 +14,22 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "proxy/common/timer.h"
 #include "proxy/http/codec.h"
+#include "proxy/http/h2/header_block.h"
 #include "proxy/http/h2/settings.h"
 
 namespace remora::http::h2 {
 
 class Session;
-
-// One received header section (request head, response head or trailers).
-class HeaderBlock {
- public:
-  void reset();
-  // Pseudo-headers are kept apart; "cookie" crumbs are joined with "; " (RFC 9113
-  // 8.2.3). Fields past either limit are dropped and overLimit() turns true.
-  void add(std::string_view name, std::string_view value, const Http2Settings& limits);
-  bool overLimit() const { return over_limit_; }
-  // Value of a pseudo-header, or nullptr.
-  const std::string* pseudo(std::string_view name) const;
-  HeaderMap takeFields();
-
- private:
-  std::vector<HeaderEntry> pseudo_;
-  HeaderMap fields_;
-  std::string cookie_;
-  bool has_cookie_ = false;
-  size_t bytes_ = 0;
-  size_t regular_count_ = 0;
-  bool over_limit_ = false;
-};
 
 // State both stream directions need. A stream is "attached" while its owner (decoder
 // and encoder user) still takes part; the codec detaches it when the owner's part is
@@ -77,9 +59,18 @@ class Stream {
   ssize_t readOutbound(uint8_t* buf, size_t length, uint32_t* data_flags);
   // Frees the buffers of a closed stream kept until the end of dispatch().
   void releaseBuffers();
+  // A received DATA frame's `bytes` reached the decoder: reopens the stream window by
+  // as much, or holds it while reading is disabled.
+  void onDataDelivered(size_t bytes);
 
  protected:
   virtual void deliverReset(StreamResetReason reason) = 0;
+  // The queued outbound body crossed the stream buffer limit (above) or fell to half of
+  // it (below); only called while attached.
+  virtual void deliverWriteWatermark(bool above) = 0;
+  // Backpressure toward the peer: while disabled, received bytes are delivered but the
+  // stream window stays closed; enabling returns what was held.
+  void applyReadEnabled(bool enabled);
   // nghttp2 data provider reading this stream's queued body.
   nghttp2_data_provider dataProvider();
   // Queues body bytes; `end_stream` ends our side once they are sent.
@@ -90,6 +81,10 @@ class Stream {
   void resetLocally(StreamResetReason reason);
   // Sends RST_STREAM(REFUSED_STREAM) for a stream no owner ever saw.
   void refuse();
+  // The owner is done but body bytes are still queued: unless a DATA frame leaves
+  // within stream_flush_timeout (each one restarts it), the stream is reset and
+  // http2.tx_flush_timeout counted.
+  void armFlushTimerIfQueued();
 
   Session& session_;
   int32_t id_ = 0;
@@ -99,6 +94,8 @@ class Stream {
 
  private:
   void releaseOutbound();
+  void updateWriteWatermark();
+  void onFlushTimeout();
 
   HeaderBlock block_;
   std::string frame_data_;
@@ -107,21 +104,14 @@ class Stream {
   size_t outbound_offset_ = 0;
   std::optional<HeaderMap> trailers_;
   bool data_deferred_ = false;
-};
-
-// An nghttp2 header list viewing the caller's strings, which must outlive the submit
-// call (nghttp2 copies them there).
-class NvList {
- public:
-  void add(std::string_view name, std::string_view value);
-  // Regular fields minus the connection-specific ones HTTP/2 forbids (RFC 9113
-  // 8.2.2); `skip_host` drops "host" when it became :authority.
-  void addRegular(const HeaderMap& fields, bool skip_host);
-  const nghttp2_nv* data() const { return nv_.data(); }
-  size_t size() const { return nv_.size(); }
-
- private:
-  std::vector<nghttp2_nv> nv_;
+  bool read_enabled_ = true;
+  // Received bytes whose stream window was not reopened (reading disabled).
+  size_t held_window_ = 0;
+  bool above_write_limit_ = false;
+  std::unique_ptr<Timer> flush_timer_;
+  // Index in the session's stream list.
+  size_t slot_ = 0;
+  friend class Session;
 };
 
 class Session {
@@ -134,12 +124,17 @@ class Session {
   nghttp2_session* raw() const { return session_; }
   // Writes what nghttp2 has queued, unless a dispatch() will do it.
   void flush();
+  // The transport drained: writes the frames held back meanwhile.
+  void onTransportDrained() { flush(); }
   void submitTrailers(int32_t stream_id, const HeaderMap& trailers);
   // A GOAWAY was submitted (by goAway() or nghttp2): no new stream is accepted.
   bool goAwaySent() const { return goaway_sent_; }
   // Counts a stream the codec reset for a protocol violation; past the limit the
   // connection fails. Returns false then (callbacks return a fatal error).
   bool countProtocolError();
+  uint32_t streamBufferLimit() const { return settings_.connection_buffer_limit; }
+  std::chrono::milliseconds flushTimeout() const { return settings_.stream_flush_timeout; }
+  const Http2Runtime& runtime() const { return runtime_; }
 
   // nghttp2 callbacks.
   int onBeginHeaders(const nghttp2_frame& frame);
@@ -152,7 +147,8 @@ class Session {
 
  protected:
   enum class Role { Server, Client };
-  Session(Role role, CodecOutput& output, const Http2Settings& settings);
+  Session(Role role, CodecOutput& output, const Http2Settings& settings,
+          const Http2Runtime& runtime);
 
   // Sends the preface/SETTINGS and the connection window update.
   void start();
@@ -179,8 +175,11 @@ class Session {
   size_t openStreams() const { return streams_.size() + idle_streams_.size(); }
 
  private:
-  // Moves what nghttp2 has queued into out_buffer_; false on a fatal nghttp2 error.
-  bool sendQueued();
+  // Moves what nghttp2 has queued into out_buffer_ while the transport is below its
+  // limit (`force`: regardless, for a last GOAWAY); false on a fatal nghttp2 error.
+  bool sendQueued(bool force = false);
+  // More frames wait for the peer than max_outbound_frames.
+  bool outboundFlooded() const;
   void writeOut();
   DispatchResult fail(int status, std::string_view details);
   // Takes a token for a received RST_STREAM; false (and the connection fails) when the
@@ -188,12 +187,21 @@ class Session {
   bool takeResetToken();
   // Resets every attached stream; returns how many there were.
   size_t resetAttached(StreamResetReason reason);
+  void adopt(std::unique_ptr<Stream> stream, int32_t stream_id);
+  std::unique_ptr<Stream> takeOpen(Stream& stream);
 
   const Role role_;
   CodecOutput& output_;
   const Http2Settings settings_;
+  const Http2Runtime runtime_;
   nghttp2_session* session_ = nullptr;
-  std::unordered_map<int32_t, std::unique_ptr<Stream>> streams_;
+  // Streams nghttp2 has open; nghttp2's stream user data points at each, so lookups
+  // need no map of our own.
+  std::vector<std::unique_ptr<Stream>> streams_;
+  // The last stream find() returned: a header section's fields arrive one callback
+  // each, all for the same stream.
+  int32_t found_id_ = 0;
+  Stream* found_ = nullptr;
   std::vector<std::unique_ptr<Stream>> idle_streams_;
   std::vector<std::unique_ptr<Stream>> closed_streams_;
   std::string out_buffer_;
@@ -206,6 +214,8 @@ class Session {
   // Error code of a GOAWAY nghttp2 (or we) sent to fail the connection.
   std::optional<uint32_t> error_goaway_sent_;
   uint32_t protocol_errors_ = 0;
+  // Frames serialized since the transport's buffer was last empty.
+  size_t frames_in_transport_ = 0;
   // Rapid-reset token bucket (server): tokens left and when they were last refilled.
   uint64_t reset_tokens_;
   uint64_t reset_refill_second_;

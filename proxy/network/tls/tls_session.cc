@@ -9,6 +9,12 @@ namespace {
 // One TLS record's worth of plaintext per SSL_read.
 constexpr std::size_t kReadChunk = 16 * 1024;
 
+// SSL_get_error reads this thread's error queue, so it must start empty. Clearing it
+// walks every slot; checking first is cheaper on the usual, already empty, queue.
+void ensureEmptyErrorQueue() {
+  if (ERR_peek_error() != 0) ERR_clear_error();
+}
+
 }  // namespace
 
 std::string_view statName(TlsFailure failure) {
@@ -29,17 +35,14 @@ std::string_view statName(TlsFailure failure) {
 
 TlsSession::TlsSession(std::shared_ptr<const TlsContext> context, std::string_view server_name)
     : context_(std::move(context)), ssl_(SSL_new(context_->sslCtx())) {
-  network_in_ = BIO_new(BIO_s_mem());
-  network_out_ = BIO_new(BIO_s_mem());
-  if (!ssl_ || network_in_ == nullptr || network_out_ == nullptr) {
-    BIO_free(network_in_);
-    BIO_free(network_out_);
-    network_in_ = network_out_ = nullptr;
+  BIO* bio = ssl_ ? channel_.newBio() : nullptr;
+  if (bio == nullptr) {
+    ssl_.reset();
     failure_ = TlsFailure::ConnectionError;
     error_details_ = drainErrorQueue("cannot allocate TLS session");
     return;
   }
-  SSL_set_bio(ssl_.get(), network_in_, network_out_);
+  SSL_set_bio(ssl_.get(), bio, bio);
   if (context_->isServer()) {
     SSL_set_accept_state(ssl_.get());
     return;
@@ -55,31 +58,35 @@ TlsSession::TlsSession(std::shared_ptr<const TlsContext> context, std::string_vi
 TlsSession::~TlsSession() = default;
 
 void TlsSession::feedCiphertext(std::string_view bytes) {
-  if (network_in_ == nullptr || bytes.empty()) return;
-  std::size_t written = 0;
-  // A memory BIO only fails to grow when allocation fails; the handshake or read
-  // that follows then reports it.
-  BIO_write_ex(network_in_, bytes.data(), bytes.size(), &written);
+  if (ssl_ && !bytes.empty()) channel_.feed(bytes);
 }
 
 TlsStatus TlsSession::readPlaintext(std::string& out) {
+  const TlsStatus status = decrypt(out);
+  channel_.keepUnread();
+  return status;
+}
+
+TlsStatus TlsSession::decrypt(std::string& out) {
   if (failure_ != TlsFailure::None) return TlsStatus::Error;
-  // SSL_get_error reads this thread's error queue, so start it empty.
-  ERR_clear_error();
+  ensureEmptyErrorQueue();
   if (!handshake_done_) {
     const TlsStatus status = advanceHandshake();
     if (status != TlsStatus::Ok) return status;
   }
   if (peer_closed_) return TlsStatus::Closed;
   bool produced = false;
+  // Uninitialised on purpose: resizing `out` to read in place would zero 16 KiB per
+  // call, which cost more than the whole record layer for small messages.
+  char chunk[kReadChunk];
   for (;;) {
-    const std::size_t old_size = out.size();
-    out.resize(old_size + kReadChunk);
     std::size_t read = 0;
-    const int result = SSL_read_ex(ssl_.get(), out.data() + old_size, kReadChunk, &read);
-    out.resize(old_size + read);
+    const int result = SSL_read_ex(ssl_.get(), chunk, sizeof(chunk), &read);
     if (result == 1) {
+      out.append(chunk, read);
       produced = true;
+      // Nothing left to decrypt: another SSL_read would only report WANT_READ.
+      if (channel_.inputSize() == 0 && SSL_has_pending(ssl_.get()) == 0) return TlsStatus::Ok;
       continue;
     }
     const int error = SSL_get_error(ssl_.get(), result);
@@ -99,7 +106,7 @@ TlsStatus TlsSession::writePlaintext(std::string_view bytes) {
     return TlsStatus::Ok;
   }
   if (bytes.empty()) return TlsStatus::Ok;
-  ERR_clear_error();
+  ensureEmptyErrorQueue();
   std::size_t written = 0;
   // The output BIO grows without bound, so a write takes everything or fails.
   const int result = SSL_write_ex(ssl_.get(), bytes.data(), bytes.size(), &written);
@@ -107,21 +114,9 @@ TlsStatus TlsSession::writePlaintext(std::string_view bytes) {
   return TlsStatus::Ok;
 }
 
-std::size_t TlsSession::takeCiphertext(std::string& out) {
-  if (network_out_ == nullptr) return 0;
-  const std::size_t pending = BIO_ctrl_pending(network_out_);
-  if (pending == 0) return 0;
-  const std::size_t old_size = out.size();
-  out.resize(old_size + pending);
-  std::size_t read = 0;
-  BIO_read_ex(network_out_, out.data() + old_size, pending, &read);
-  out.resize(old_size + read);
-  return read;
-}
+std::size_t TlsSession::takeCiphertext(std::string& out) { return channel_.take(out); }
 
-bool TlsSession::hasCiphertext() const {
-  return network_out_ != nullptr && BIO_ctrl_pending(network_out_) > 0;
-}
+bool TlsSession::hasCiphertext() const { return channel_.hasOutput(); }
 
 void TlsSession::shutdown() {
   if (shut_down_ || !ssl_) return;

@@ -1,5 +1,5 @@
-// One TLS connection over memory BIOs: the caller owns the socket, feeds the bytes it
-// read with feedCiphertext(), and sends what takeCiphertext() returns. Not
+// One TLS connection over a CiphertextChannel: the caller owns the socket, feeds the
+// bytes it read with feedCiphertext(), and sends what takeCiphertext() returns. Not
 // thread-safe; lives on its connection's worker.
 //
 // Driving it:
@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "proxy/network/tls/ciphertext_channel.h"
 #include "proxy/network/tls/openssl_util.h"
 #include "proxy/network/tls/tls_context.h"
 
@@ -55,6 +56,8 @@ class TlsSession {
   TlsSession(const TlsSession&) = delete;
   TlsSession& operator=(const TlsSession&) = delete;
 
+  // `bytes` are read in place: they must stay valid until the next readPlaintext(),
+  // which copies whatever it leaves unread (a partial record).
   void feedCiphertext(std::string_view bytes);
   // Advances the handshake, then appends whatever plaintext is available to `out`.
   // `out` may have grown whatever the status: consume it before acting on Closed.
@@ -62,7 +65,9 @@ class TlsSession {
   // Encrypts `bytes` (or holds them until the handshake is done). Ok, or Error after
   // a failure or shutdown().
   TlsStatus writePlaintext(std::string_view bytes);
-  // Moves the bytes to send to the peer into `out` (appended); returns how many.
+  // Moves the bytes to send to the peer into `out` (appended; swapped in when `out` is
+  // empty, so a send queue and the session trade buffers instead of copying); returns
+  // how many.
   std::size_t takeCiphertext(std::string& out);
   bool hasCiphertext() const;
 
@@ -84,14 +89,14 @@ class TlsSession {
   const std::string& errorDetails() const { return error_details_; }
 
  private:
+  TlsStatus decrypt(std::string& out);
   TlsStatus advanceHandshake();
   TlsStatus flushPendingPlaintext();
   TlsStatus fail(int ssl_error);
 
   std::shared_ptr<const TlsContext> context_;
+  CiphertextChannel channel_;  // before ssl_: ssl_ owns a BIO that points at it
   SslPtr ssl_;
-  BIO* network_in_ = nullptr;   // owned by ssl_
-  BIO* network_out_ = nullptr;  // owned by ssl_
   bool handshake_done_ = false;
   bool peer_closed_ = false;
   bool shut_down_ = false;

@@ -83,6 +83,16 @@ TEST(AccessLogFilterTest, ResponseFlagFilter) {
   EXPECT_TRUE(listed->evaluate(stream.context()));
 }
 
+// RBAC is Remora's flag for an RBAC denial (Envoy has none).
+TEST(AccessLogFilterTest, ResponseFlagFilterAcceptsRbac) {
+  const auto rbac = filterFrom("filter: {response_flag_filter: {flags: [RBAC]}}");
+  SampleStream stream;
+  stream.info.setFlag(stream::ResponseFlag::NoHealthyUpstream);
+  EXPECT_FALSE(rbac->evaluate(stream.context()));
+  stream.info.setFlag(stream::ResponseFlag::RbacAccessDenied);
+  EXPECT_TRUE(rbac->evaluate(stream.context()));
+}
+
 TEST(AccessLogFilterTest, AndOrFilters) {
   const auto both = filterFrom(R"(filter:
   and_filter:
@@ -135,7 +145,7 @@ TEST(AccessLogFilterTest, Errors) {
   EXPECT_EQ(filterError("filter: {response_flag_filter: {flags: [UF, XX]}}"),
             "t.yaml:1:45: filter.response_flag_filter.flags[1]: unknown response flag \"XX\" "
             "(expected one of: LH, UH, UT, LR, UR, UF, UC, UO, NR, DI, FI, RL, UAEX, RLSE, DC, "
-            "URX, SI, IH, DPE, UMSDR, RFCF, NFCF, DT, UPE, NC, OM, DF, DO, DR)");
+            "URX, SI, IH, DPE, UMSDR, RFCF, NFCF, DT, UPE, NC, OM, DF, DO, DR, RBAC)");
   EXPECT_EQ(filterError("filter: {and_filter: {filters: [{not_health_check_filter: {}}]}}"),
             "t.yaml:1:32: filter.and_filter.filters: at least 2 filters are required");
   EXPECT_EQ(filterError("filter: {or_filter: {filters: [{not_health_check_filter: {}}, "

@@ -151,6 +151,31 @@ TEST(SubstitutionFormatterTest, Ipv6RemoteAddressWithoutPort) {
             "[2001:db8::1]:443 2001:db8::1");
 }
 
+constexpr std::string_view kDownstreamAddresses =
+    "%DOWNSTREAM_REMOTE_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% "
+    "%DOWNSTREAM_DIRECT_REMOTE_ADDRESS% %DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT%";
+
+TEST(SubstitutionFormatterTest, WithoutAForwardedClientTheRemoteAddressIsThePeer) {
+  SampleStream stream;
+  EXPECT_EQ(formatText(kDownstreamAddresses, stream.context()),
+            "192.168.1.7:54321 192.168.1.7 192.168.1.7:54321 192.168.1.7");
+  stream::StreamInfo unset;
+  EXPECT_EQ(formatText(kDownstreamAddresses, LogContext{.info = unset}), "- - - -");
+}
+
+// Envoy's remote address is the client x-forwarded-for named, with port 0; the direct
+// remote address stays the socket peer.
+TEST(SubstitutionFormatterTest, AForwardedClientIsTheRemoteAddressWithPortZero) {
+  SampleStream stream;
+  stream.info.downstream_trusted_client_ip = "203.0.113.7";
+  EXPECT_EQ(formatText(kDownstreamAddresses, stream.context()),
+            "203.0.113.7:0 203.0.113.7 192.168.1.7:54321 192.168.1.7");
+  stream.info.downstream_trusted_client_ip = "2001:db8::7";
+  stream.info.downstream_remote_address = "[::1]:8080";
+  EXPECT_EQ(formatText(kDownstreamAddresses, stream.context()),
+            "[2001:db8::7]:0 2001:db8::7 [::1]:8080 ::1");
+}
+
 TEST(SubstitutionFormatterTest, JsonFormatKeepsTypesAndConfiguredOrder) {
   SampleStream stream;
   constexpr std::string_view kYaml = R"(json_format:
@@ -185,6 +210,54 @@ TEST(SubstitutionFormatterTest, JsonEscapesControlCharacters) {
             "{\"ua\":\"a\\tb\\u0001\\n\"}\n");
 }
 
+TEST(SubstitutionFormatterTest, RbacFlagFollowsEnvoysFlags) {
+  stream::StreamInfo info;
+  info.setFlag(stream::ResponseFlag::RbacAccessDenied);
+  info.setFlag(stream::ResponseFlag::NoClusterFound);
+  EXPECT_EQ(formatText("%RESPONSE_FLAGS%", LogContext{.info = info}), "NC,RBAC");
+}
+
+TEST(SubstitutionFormatterTest, ConnectionTerminationDetails) {
+  stream::StreamInfo info;
+  EXPECT_EQ(formatText("%CONNECTION_TERMINATION_DETAILS%", LogContext{.info = info}), "-");
+  info.connection_termination_details = "rbac_access_denied_matched_policy[none]";
+  EXPECT_EQ(formatText("%CONNECTION_TERMINATION_DETAILS%", LogContext{.info = info}),
+            "rbac_access_denied_matched_policy[none]");
+}
+
+// The RBAC filters' verdicts, under their filter's namespace; anything else is missing.
+TEST(SubstitutionFormatterTest, DynamicMetadataReadsTheRbacVerdicts) {
+  const std::string format =
+      "%DYNAMIC_METADATA(envoy.filters.http.rbac:shadow_effective_policy_id)% "
+      "%DYNAMIC_METADATA(envoy.filters.http.rbac:shadow_engine_result)% "
+      "%DYNAMIC_METADATA(envoy.filters.http.rbac:enforced_effective_policy_id)% "
+      "%DYNAMIC_METADATA(envoy.filters.http.rbac:enforced_engine_result)% "
+      "%DYNAMIC_METADATA(envoy.filters.http.rbac:enforced_engine_result):3% "
+      "%DYNAMIC_METADATA(envoy.filters.network.rbac:shadow_engine_result)% "
+      "%DYNAMIC_METADATA(envoy.filters.http.rbac:other)% "
+      "%DYNAMIC_METADATA(envoy.filters.http.rbac:shadow_engine_result:deeper)% "
+      "%DYNAMIC_METADATA(envoy.lb:canary)%";
+  stream::StreamInfo info;
+  EXPECT_EQ(formatText(format, LogContext{.info = info}), "- - - - - - - - -");
+
+  info.rbac.filter = stream::RbacMetadata::Filter::Http;
+  info.rbac.shadow = stream::RbacMetadata::Result::Denied;
+  info.rbac.shadow_policy = "canary";
+  info.rbac.enforced = stream::RbacMetadata::Result::Allowed;
+  EXPECT_EQ(formatText(format, LogContext{.info = info}), "canary denied - allowed all - - - -");
+
+  info.rbac.filter = stream::RbacMetadata::Filter::Network;
+  EXPECT_EQ(formatText("%DYNAMIC_METADATA(envoy.filters.network.rbac:shadow_effective_policy_id)% "
+                       "%DYNAMIC_METADATA(envoy.filters.http.rbac:shadow_engine_result)%",
+                       LogContext{.info = info}),
+            "canary -");
+  EXPECT_EQ(formatJson("json_format: {r: '%DYNAMIC_METADATA(envoy.filters.network.rbac:"
+                       "enforced_engine_result)%', p: '%DYNAMIC_METADATA(envoy.filters.network."
+                       "rbac:enforced_effective_policy_id)%'}\n",
+                       LogContext{.info = info}),
+            "{\"r\":\"allowed\",\"p\":null}\n");
+}
+
 TEST(SubstitutionFormatterTest, TextFormatErrors) {
   EXPECT_EQ(formatError("%FOO%"), "t.yaml:1:9: format: unknown command operator '%FOO%'");
   EXPECT_EQ(formatError("%DURATION %"),
@@ -204,6 +277,9 @@ TEST(SubstitutionFormatterTest, TextFormatErrors) {
   EXPECT_EQ(formatError("%REQ(a?b?c)%"),
             "t.yaml:1:9: format: '%REQ(a?b?c)%' may name at most one alternative header (X?Y)");
   EXPECT_EQ(formatError("%REQ(a):x%"), "t.yaml:1:9: format: invalid length limit in '%REQ(a):x%'");
+  EXPECT_EQ(formatError("%DYNAMIC_METADATA(envoy.filters.http.rbac)%"),
+            "t.yaml:1:9: format: '%DYNAMIC_METADATA(envoy.filters.http.rbac)%' needs a namespace "
+            "and a key, e.g. %DYNAMIC_METADATA(envoy.filters.http.rbac:shadow_engine_result)%");
 }
 
 TEST(SubstitutionFormatterTest, JsonFormatErrors) {

@@ -95,6 +95,13 @@ TEST(NetworkRbacConfigErrorTest, StatPrefixIsRequiredAndNonEmpty) {
             "rbac.yaml:1:14: typed_config.stat_prefix: stat_prefix must not be empty");
 }
 
+TEST(NetworkRbacConfigTest, ShadowRulesStatPrefixIsKept) {
+  const NetworkRbacConfig config = parseNetworkRbacConfig(
+      testing::typedConfig("stat_prefix: tcp_rbac\nshadow_rules_stat_prefix: canary_\n"));
+  EXPECT_EQ(config.stat_prefix, "tcp_rbac");
+  EXPECT_EQ(config.rules.shadow_rules_stat_prefix, "canary_");
+}
+
 TEST(NetworkRbacConfigErrorTest, OnlyOneTimeEnforcementIsSupported) {
   EXPECT_EQ(networkError("stat_prefix: x.\nenforcement_type: CONTINUOUS\n"),
             "rbac.yaml:2:19: typed_config.enforcement_type: enforcement_type CONTINUOUS is not "

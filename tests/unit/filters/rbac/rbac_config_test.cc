@@ -378,14 +378,21 @@ shadow_rules:
   EXPECT_FALSE(config.shadow_rules->evaluate(RequestView(request.head, request.info)).allowed);
 }
 
+TEST(RbacConfigTest, StatPrefixesAreKeptAsWritten) {
+  const RbacConfig config = testing::parse("rules_stat_prefix: a_\nshadow_rules_stat_prefix: b.\n");
+  EXPECT_EQ(config.rules_stat_prefix, "a_");
+  EXPECT_EQ(config.shadow_rules_stat_prefix, "b.");
+  EXPECT_EQ(testing::parse("{}").rules_stat_prefix, "");
+}
+
 // ---- config errors ----
 
 TEST(RbacConfigErrorTest, UnknownAndUnsupportedTopLevelFields) {
   EXPECT_EQ(parseError("rules: {}\nbogus: 1\n"),
             "rbac.yaml:2:1: typed_config.bogus: unknown field 'bogus'");
-  EXPECT_EQ(parseError("shadow_rules_stat_prefix: x_\n"),
-            "rbac.yaml:1:27: typed_config.shadow_rules_stat_prefix: unsupported field "
-            "'shadow_rules_stat_prefix'");
+  EXPECT_EQ(parseError("track_per_rule_stats: true\n"),
+            "rbac.yaml:1:23: typed_config.track_per_rule_stats: unsupported field "
+            "'track_per_rule_stats'");
   EXPECT_EQ(parseError("matcher: {}\n"),
             "rbac.yaml:1:10: typed_config.matcher: unsupported field 'matcher'");
 }

@@ -76,6 +76,13 @@ class RbacFilterTest : public ::testing::Test {
     return filter.onRequestHeaders(request.head, true);
   }
 
+  // %DYNAMIC_METADATA(envoy.filters.http.rbac:<key>)% as the access log prints it.
+  static std::string metadata(const Request& request, std::string_view key) {
+    const std::optional<std::string_view> value =
+        request.info.rbac.lookup("envoy.filters.http.rbac", key);
+    return value ? std::string(*value) : "-";
+  }
+
   uint64_t counter(const std::string& name) {
     for (const stats::MergedStat& s : store_.snapshot()) {
       if (s.full_name == name) return s.counter;
@@ -105,9 +112,12 @@ TEST_F(RbacFilterTest, DeniedRequestGets403WithThePolicyInTheDetails) {
   EXPECT_EQ(callbacks_->reply->body, "RBAC: access denied");
   // The space in the policy name becomes '_' so the access log keeps its fields.
   EXPECT_EQ(callbacks_->reply->details, "rbac_access_denied_matched_policy[deny_admin]");
-  // Envoy sets no response flag for RBAC: %RESPONSE_FLAGS% stays "-".
-  EXPECT_EQ(callbacks_->reply->flag, stream::ResponseFlag::None);
-  EXPECT_EQ(request.info.rbac_policy, "deny admin");
+  // Remora's own flag (Envoy has none for RBAC): %RESPONSE_FLAGS% reads "RBAC".
+  EXPECT_EQ(callbacks_->reply->flag, stream::ResponseFlag::RbacAccessDenied);
+  EXPECT_EQ(metadata(request, "enforced_effective_policy_id"), "deny admin");
+  EXPECT_EQ(metadata(request, "enforced_engine_result"), "denied");
+  EXPECT_EQ(metadata(request, "shadow_effective_policy_id"), "get-only");
+  EXPECT_EQ(metadata(request, "shadow_engine_result"), "allowed");
   EXPECT_EQ(counters(), (std::vector<uint64_t>{0, 1, 1, 0}));
 }
 
@@ -117,7 +127,11 @@ TEST_F(RbacFilterTest, AllowedRequestContinuesAndIsCounted) {
   request.head.path = "/public";
   EXPECT_EQ(run(kDenyAdminAllowGetConfig, request), FilterStatus::Continue);
   EXPECT_FALSE(callbacks_->reply.has_value());
-  EXPECT_EQ(request.info.rbac_policy, "");  // under DENY, allowed means nothing matched
+  // Under DENY, allowed means nothing matched: no policy id.
+  EXPECT_EQ(metadata(request, "enforced_effective_policy_id"), "-");
+  EXPECT_EQ(metadata(request, "enforced_engine_result"), "allowed");
+  EXPECT_EQ(metadata(request, "shadow_effective_policy_id"), "-");
+  EXPECT_EQ(metadata(request, "shadow_engine_result"), "denied");
   // The shadow rules (GET only) would have denied it: counted, not enforced.
   EXPECT_EQ(counters(), (std::vector<uint64_t>{1, 0, 0, 1}));
 }
@@ -135,7 +149,9 @@ rules:
   ASSERT_TRUE(callbacks_->reply.has_value());
   EXPECT_EQ(callbacks_->reply->status, 403);
   EXPECT_EQ(callbacks_->reply->details, "rbac_access_denied_matched_policy[none]");
-  EXPECT_EQ(request.info.rbac_policy, "");
+  EXPECT_EQ(metadata(request, "enforced_effective_policy_id"), "-");
+  EXPECT_EQ(metadata(request, "enforced_engine_result"), "denied");
+  EXPECT_EQ(metadata(request, "shadow_engine_result"), "-");  // no shadow rules
 }
 
 TEST_F(RbacFilterTest, AllowActionRecordsTheMatchedPolicy) {
@@ -148,11 +164,11 @@ rules:
 )",
                 request),
             FilterStatus::Continue);
-  EXPECT_EQ(request.info.rbac_policy, "public");
+  EXPECT_EQ(metadata(request, "enforced_effective_policy_id"), "public");
   EXPECT_EQ(counters(), (std::vector<uint64_t>{1, 0, 0, 0}));
 }
 
-TEST_F(RbacFilterTest, ShadowRulesAloneNeverDenyNorTouchStreamInfo) {
+TEST_F(RbacFilterTest, ShadowRulesAloneNeverDeny) {
   const std::string shadow_only = R"(
 shadow_rules:
   action: DENY
@@ -165,8 +181,11 @@ shadow_rules:
   del.head.method = "DELETE";
   EXPECT_EQ(run(shadow_only, del), FilterStatus::Continue);
   EXPECT_FALSE(callbacks_->reply.has_value());
-  EXPECT_EQ(del.info.rbac_policy, "");
   EXPECT_EQ(del.info.response_code_details, "");
+  EXPECT_EQ(del.info.response_flags, 0u);
+  EXPECT_EQ(metadata(del, "shadow_effective_policy_id"), "no-delete");
+  EXPECT_EQ(metadata(del, "shadow_engine_result"), "denied");
+  EXPECT_EQ(metadata(del, "enforced_engine_result"), "-");
   Request get;
   EXPECT_EQ(run(shadow_only, get), FilterStatus::Continue);
   Request get_again;
@@ -179,6 +198,98 @@ TEST_F(RbacFilterTest, NoRulesPassesEverythingUncounted) {
   EXPECT_EQ(run("{}", request), FilterStatus::Continue);
   EXPECT_FALSE(callbacks_->reply.has_value());
   EXPECT_EQ(counters(), (std::vector<uint64_t>{0, 0, 0, 0}));
+  EXPECT_EQ(request.info.rbac.filter, stream::RbacMetadata::Filter::None);
+}
+
+// remote_ip is the client the connection manager trusts after x-forwarded-for;
+// direct_remote_ip (and the deprecated source_ip) the socket peer.
+TEST_F(RbacFilterTest, RemoteIpMatchesTheTrustedClientAndDirectRemoteIpThePeer) {
+  const std::string config = R"(
+rules:
+  action: ALLOW
+  policies:
+    via-xff: {permissions: [{any: true}], principals: [{remote_ip: {address_prefix: 203.0.113.0, prefix_len: 24}}]}
+    peer: {permissions: [{any: true}], principals: [{direct_remote_ip: {address_prefix: 10.0.0.1, prefix_len: 32}}]}
+)";
+  Request forwarded;  // peer 10.0.0.1, client 203.0.113.7 by x-forwarded-for
+  forwarded.info.downstream_trusted_client_ip = "203.0.113.7";
+  EXPECT_EQ(run(config, forwarded), FilterStatus::Continue);
+  EXPECT_EQ(metadata(forwarded, "enforced_effective_policy_id"), "peer");  // first by name
+
+  const std::string remote_only = R"(
+rules:
+  policies:
+    via-xff: {permissions: [{any: true}], principals: [{remote_ip: {address_prefix: 203.0.113.0, prefix_len: 24}}]}
+)";
+  Request from_xff;
+  from_xff.info.downstream_trusted_client_ip = "203.0.113.7";
+  EXPECT_EQ(run(remote_only, from_xff), FilterStatus::Continue);
+  Request direct;  // no x-forwarded-for: the client is the peer, 10.0.0.1
+  EXPECT_EQ(run(remote_only, direct), FilterStatus::Stop);
+
+  const std::string direct_only = R"(
+rules:
+  policies:
+    direct: {permissions: [{any: true}], principals: [{direct_remote_ip: {address_prefix: 203.0.113.0, prefix_len: 24}}]}
+    source: {permissions: [{any: true}], principals: [{source_ip: {address_prefix: 203.0.113.0, prefix_len: 24}}]}
+)";
+  Request spoofed;
+  spoofed.info.downstream_trusted_client_ip = "203.0.113.7";
+  EXPECT_EQ(run(direct_only, spoofed), FilterStatus::Stop);
+
+  // An x-forwarded-for entry that is no IP leaves the peer as the client, as in Envoy.
+  Request garbage;
+  garbage.info.downstream_trusted_client_ip = "unknown";
+  EXPECT_EQ(run(R"(
+rules:
+  policies:
+    peer: {permissions: [{any: true}], principals: [{remote_ip: {address_prefix: 10.0.0.1, prefix_len: 32}}]}
+)",
+                garbage),
+            FilterStatus::Continue);
+}
+
+// rules_stat_prefix and shadow_rules_stat_prefix go into the stat names (joined with a
+// dot, as Envoy's statPrefixJoin) and in front of the metadata keys (as they are).
+TEST(RbacStatPrefixTest, PrefixesNameTheStatsAndTheMetadataKeys) {
+  const std::string config_yaml = R"(
+rules_stat_prefix: enforced_
+shadow_rules_stat_prefix: canary.
+rules: {action: DENY, policies: {all: {permissions: [{any: true}], principals: [{any: true}]}}}
+shadow_rules: {action: ALLOW}
+)";
+  stats::Store store(1);
+  const std::string prefix = "ingress";
+  findHttpFilterFactory("envoy.filters.http.rbac")
+      ->createFilterFactory(testing::typedConfig(config_yaml),
+                            FilterFactoryContext{.store = store, .stat_prefix = prefix});
+  std::vector<std::string> names;
+  for (const stats::MergedStat& s : store.snapshot()) {
+    if (s.full_name.find(".rbac.") != std::string::npos) names.push_back(s.full_name);
+  }
+  EXPECT_EQ(names,
+            (std::vector<std::string>{
+                "http.ingress.rbac.canary.shadow_allowed", "http.ingress.rbac.canary.shadow_denied",
+                "http.ingress.rbac.enforced_.allowed", "http.ingress.rbac.enforced_.denied"}));
+
+  const auto config = std::make_shared<const RbacConfig>(testing::parse(config_yaml));
+  RbacFilter filter(config, store.httpRbacScope("ingress", "enforced_", "canary.").shard(0));
+  Request request;
+  FakeCallbacks callbacks(request);
+  filter.setCallbacks(callbacks);
+  EXPECT_EQ(filter.onRequestHeaders(request.head, true), FilterStatus::Stop);
+  for (const stats::MergedStat& s : store.snapshot()) {
+    if (s.full_name == "http.ingress.rbac.enforced_.denied" ||
+        s.full_name == "http.ingress.rbac.canary.shadow_denied") {
+      EXPECT_EQ(s.counter, 1u) << s.full_name;
+    }
+  }
+  const stream::RbacMetadata& rbac = request.info.rbac;
+  EXPECT_EQ(rbac.lookup("envoy.filters.http.rbac", "enforced_enforced_engine_result"), "denied");
+  EXPECT_EQ(rbac.lookup("envoy.filters.http.rbac", "enforced_enforced_effective_policy_id"), "all");
+  EXPECT_EQ(rbac.lookup("envoy.filters.http.rbac", "canary.shadow_engine_result"), "denied");
+  EXPECT_EQ(rbac.lookup("envoy.filters.http.rbac", "enforced_engine_result"), std::nullopt);
+  EXPECT_EQ(rbac.lookup("envoy.filters.network.rbac", "canary.shadow_engine_result"), std::nullopt);
 }
 
 TEST(RbacDetailsTest, WhitespaceInPolicyNamesBecomesUnderscores) {

@@ -42,7 +42,7 @@ inline std::string describeFields(const HeaderMap& fields) {
 inline std::string endSuffix(bool end_stream) { return end_stream ? " end" : ""; }
 
 // Events: "headers[ end]", "data:<bytes>[ end]", "trailers:<name=value,...>",
-// "reset:<reason>".
+// "reset:<reason>", "above" / "below" (HTTP/2 stream write watermarks).
 class RecordingRequestDecoder : public RequestDecoder {
  public:
   void decodeHeaders(RequestHead&& head, bool end_stream) override {
@@ -62,6 +62,8 @@ class RecordingRequestDecoder : public RequestDecoder {
   void onResetStream(StreamResetReason reason) override {
     events_.push_back("reset:" + std::string(resetReasonString(reason)));
   }
+  void onAboveWriteBufferHighWatermark() override { events_.push_back("above"); }
+  void onBelowWriteBufferLowWatermark() override { events_.push_back("below"); }
 
   const RequestHead& head() const { return head_; }
   const std::vector<std::string>& events() const { return events_; }
@@ -102,7 +104,7 @@ class RecordingServerCallbacks : public ServerCodecCallbacks {
 };
 
 // Events: "1xx:<status>", "headers:<status>[ end]", "data:<bytes>[ end]",
-// "trailers:<name=value,...>", "reset:<reason>".
+// "trailers:<name=value,...>", "reset:<reason>", "above" / "below".
 class RecordingResponseDecoder : public ResponseDecoder {
  public:
   void decodeInformationalHeaders(ResponseHead&& head) override {
@@ -125,6 +127,8 @@ class RecordingResponseDecoder : public ResponseDecoder {
   void onResetStream(StreamResetReason reason) override {
     events_.push_back("reset:" + std::string(resetReasonString(reason)));
   }
+  void onAboveWriteBufferHighWatermark() override { events_.push_back("above"); }
+  void onBelowWriteBufferLowWatermark() override { events_.push_back("below"); }
 
   const ResponseHead& head() const { return head_; }
   const std::vector<std::string>& events() const { return events_; }

@@ -219,13 +219,15 @@ TEST(StatsStoreTest, RouteScopesCarryVirtualHostAndRouteTags) {
   EXPECT_EQ(find(stats, "vhost.api.route.checkout.upstream_rq_total").counter, 1u);
   EXPECT_EQ(find(stats, "vhost.api.route.checkout.upstream_rq_201").counter, 1u);
   StatsQuery query;
-  query.filter = std::make_unique<RE2>("^vhost\\.api\\.route\\.checkout\\.upstream_rq_(total|201)$");
+  query.filter =
+      std::make_unique<RE2>("^vhost\\.api\\.route\\.checkout\\.upstream_rq_(total|201)$");
   EXPECT_EQ(renderPrometheus(store, query),
             "# TYPE envoy_vhost_route_upstream_rq counter\n"
             "envoy_vhost_route_upstream_rq{envoy_response_code=\"201\",envoy_virtual_host=\"api\","
             "envoy_route=\"checkout\"} 1\n"
             "# TYPE envoy_vhost_route_upstream_rq_total counter\n"
-            "envoy_vhost_route_upstream_rq_total{envoy_virtual_host=\"api\",envoy_route=\"checkout\"} 1\n");
+            "envoy_vhost_route_upstream_rq_total{envoy_virtual_host=\"api\",envoy_route="
+            "\"checkout\"} 1\n");
 }
 
 }  // namespace
@@ -236,7 +238,7 @@ namespace {
 
 TEST(StatsStoreTest, RbacStatsAreNamespacedInTheirHttpScope) {
   Store store(2);
-  Scope<HttpRbacStats>& rbac = store.httpRbacScope("ingress");
+  Scope<RbacStats>& rbac = store.httpRbacScope("ingress");
   rbac.shard(0).allowed.inc(2);
   rbac.shard(1).allowed.inc();
   rbac.shard(1).denied.inc();
@@ -265,6 +267,69 @@ TEST(StatsStoreTest, RbacStatsAreNamespacedInTheirHttpScope) {
   store.resetCounters();
   rbac.shard(0).denied.inc();
   EXPECT_EQ(find(store.snapshot(), "http.ingress.rbac.denied").counter, 1u);
+}
+
+TEST(StatsStoreTest, HttpRbacRulesStatPrefixesNameTheStatsAndBecomeAPrometheusTag) {
+  Store store(1);
+  Scope<RbacStats>& rbac = store.httpRbacScope("ingress", "enforced", "canary.");
+  // The same prefixes share counters, as two filters with the same names do in Envoy.
+  EXPECT_EQ(&store.httpRbacScope("ingress", "enforced", "canary."), &rbac);
+  rbac.shard(0).denied.inc();
+  rbac.shard(0).shadow_allowed.inc(2);
+  StatsQuery query;
+  query.filter = std::make_unique<RE2>("rbac");
+  EXPECT_EQ(renderText(store.snapshot(), query),
+            "http.ingress.rbac.canary.shadow_allowed: 2\n"
+            "http.ingress.rbac.canary.shadow_denied: 0\n"
+            "http.ingress.rbac.enforced.allowed: 0\n"
+            "http.ingress.rbac.enforced.denied: 1\n");
+  query.used_only = true;
+  EXPECT_EQ(renderPrometheus(store, query),
+            "# TYPE envoy_http_rbac_denied counter\n"
+            "envoy_http_rbac_denied{envoy_rbac_http_prefix=\"enforced\","
+            "envoy_http_conn_manager_prefix=\"ingress\"} 1\n"
+            "# TYPE envoy_http_rbac_shadow_allowed counter\n"
+            "envoy_http_rbac_shadow_allowed{envoy_rbac_http_prefix=\"canary\","
+            "envoy_http_conn_manager_prefix=\"ingress\"} 2\n");
+}
+
+// envoy.filters.network.rbac roots its stats at its own stat_prefix (with or without a
+// trailing dot), listed where that full name sorts.
+TEST(StatsStoreTest, NetworkRbacStatsAreRootedAtTheFiltersStatPrefix) {
+  Store store(2);
+  store.tcpScope("echo");
+  Scope<RbacStats>& rbac = store.networkRbacScope("inbound.");
+  EXPECT_EQ(&store.networkRbacScope("inbound"), &rbac);
+  Scope<RbacStats>& shadow_prefixed = store.networkRbacScope("zeta", "canary_");
+  rbac.shard(0).allowed.inc();
+  rbac.shard(1).denied.inc(2);
+  shadow_prefixed.shard(0).shadow_denied.inc();
+
+  const auto stats = store.snapshot();
+  std::vector<std::string> names;
+  for (const MergedStat& s : stats) {
+    if (s.full_name.find("rbac") != std::string::npos || s.full_name == "server.live" ||
+        s.full_name == "tcp.echo.downstream_cx_total") {
+      names.push_back(s.full_name);
+    }
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "inbound.rbac.allowed", "inbound.rbac.denied", "inbound.rbac.shadow_allowed",
+                       "inbound.rbac.shadow_denied", "server.live", "tcp.echo.downstream_cx_total",
+                       "zeta.rbac.allowed", "zeta.rbac.canary_.shadow_allowed",
+                       "zeta.rbac.canary_.shadow_denied", "zeta.rbac.denied"}));
+  EXPECT_EQ(find(stats, "inbound.rbac.denied").counter, 2u);
+
+  StatsQuery query;
+  query.used_only = true;
+  query.filter = std::make_unique<RE2>("rbac");
+  EXPECT_EQ(renderPrometheus(store, query),
+            "# TYPE envoy_rbac_allowed counter\n"
+            "envoy_rbac_allowed{envoy_rbac_prefix=\"inbound\"} 1\n"
+            "# TYPE envoy_rbac_canary__shadow_denied counter\n"
+            "envoy_rbac_canary__shadow_denied{envoy_rbac_prefix=\"zeta\"} 1\n"
+            "# TYPE envoy_rbac_denied counter\n"
+            "envoy_rbac_denied{envoy_rbac_prefix=\"inbound\"} 2\n");
 }
 
 }  // namespace

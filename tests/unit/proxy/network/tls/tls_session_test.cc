@@ -126,6 +126,43 @@ TEST(TlsSessionTest, OneMebibyteEachWay) {
   EXPECT_TRUE(connection.client_received == download);
 }
 
+// Socket reads split records anywhere; the session keeps the unread part of a
+// partial record even though the caller reuses its read buffer after each read.
+TEST(TlsSessionTest, RecordsFedOneByteAtATimeFromAReusedBuffer) {
+  Connection connection(clientContext({.cert = ""}), serverContext({}));
+  connection.run();
+  ASSERT_TRUE(connection.server.handshakeDone());
+  const std::string request = pattern(40000, 'r');  // three records
+  ASSERT_EQ(connection.client.writePlaintext(request), TlsStatus::Ok);
+  std::string records;
+  connection.client.takeCiphertext(records);
+  std::string read_buffer;
+  for (const char byte : records) {
+    read_buffer.assign(1, byte);
+    connection.server.feedCiphertext(read_buffer);
+    const TlsStatus status = connection.server.readPlaintext(connection.server_received);
+    ASSERT_NE(status, TlsStatus::Error) << connection.server.errorDetails();
+    read_buffer.assign(1, '\xff');
+  }
+  EXPECT_TRUE(connection.server_received == request);
+}
+
+// Several records and the close_notify in one socket read all come out of one call.
+TEST(TlsSessionTest, OneReadDecryptsEveryRecordFedThenSeesCloseNotify) {
+  Connection connection(clientContext({.cert = ""}), serverContext({}));
+  connection.run();
+  ASSERT_TRUE(connection.server.handshakeDone());
+  ASSERT_EQ(connection.client.writePlaintext("first "), TlsStatus::Ok);
+  std::string records;
+  connection.client.takeCiphertext(records);
+  ASSERT_EQ(connection.client.writePlaintext("second"), TlsStatus::Ok);
+  connection.client.shutdown();
+  connection.client.takeCiphertext(records);
+  connection.server.feedCiphertext(records);
+  EXPECT_EQ(connection.server.readPlaintext(connection.server_received), TlsStatus::Closed);
+  EXPECT_EQ(connection.server_received, "first second");
+}
+
 TEST(TlsSessionTest, WritesBeforeTheHandshakeAreHeldThenSent) {
   Connection connection(clientContext({.cert = ""}), serverContext({}));
   ASSERT_EQ(connection.client.writePlaintext("GET / HTTP/1.1\r\n\r\n"), TlsStatus::Ok);

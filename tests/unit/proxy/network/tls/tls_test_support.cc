@@ -98,14 +98,17 @@ std::shared_ptr<const TlsContext> clientContext(const TlsYaml& options) {
 PumpResult pump(TlsSession& client, TlsSession& server, std::string& client_received,
                 std::string& server_received) {
   PumpResult result;
+  // Fed bytes are read in place by the next readPlaintext(): they outlive the round.
+  std::string to_server;
+  std::string to_client;
   // Every round trip moves at least one flight; a handshake needs a handful.
   for (int round = 0; round < 1000; ++round) {
     result.client = client.readPlaintext(client_received);
-    std::string to_server;
+    to_server.clear();
     client.takeCiphertext(to_server);
     server.feedCiphertext(to_server);
     result.server = server.readPlaintext(server_received);
-    std::string to_client;
+    to_client.clear();
     server.takeCiphertext(to_client);
     client.feedCiphertext(to_client);
     if (to_server.empty() && to_client.empty()) break;
