@@ -57,16 +57,20 @@ wait_serving() {  # port pid
   exit 1
 }
 
+# The configs also carry a TLS listener (the tls_* scenarios); it stays idle here.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench \
+  -keyout "$run_dir/key.pem" -out "$run_dir/cert.pem" 2>/dev/null
+tls=(TLS_CERT="$run_dir/cert.pem" TLS_KEY="$run_dir/key.pem")
 upstream_port=$(free_port)
 render upstream-nginx.conf "$run_dir/upstream.conf" WORKERS=1 RUN_DIR="$run_dir" \
-  PORT="$upstream_port" H2_PORT="$(free_port)"
+  PORT="$upstream_port" H2_PORT="$(free_port)" TLS_PORT="$(free_port)" "${tls[@]}"
 nginx -p "$run_dir" -c "$run_dir/upstream.conf" >"$run_dir/upstream.out" 2>&1 &
 pids+=($!)
 wait_serving "$upstream_port" "${pids[-1]}"
 
 port=$(free_port)
 render "$config" "$run_dir/remora.yaml" PORT="$port" ADMIN_PORT="$(free_port)" \
-  UPSTREAM_PORT="$upstream_port" RUN_DIR="$run_dir"
+  UPSTREAM_PORT="$upstream_port" RUN_DIR="$run_dir" TLS_PORT="$(free_port)" "${tls[@]}"
 
 # Prints the tool's total for one run of N requests.
 measure() {  # tool n

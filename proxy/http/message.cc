@@ -6,6 +6,11 @@ namespace remora::http {
 
 namespace {
 char lowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+// Slots of maps whose connection went idle, for the next map on this thread (each
+// worker is one thread). Bounded: past it, released slots are freed.
+constexpr size_t kSpareSlotSetsPerThread = 256;
+thread_local std::vector<std::vector<HeaderEntry>> spare_slot_sets;
 }  // namespace
 
 void toLowerAscii(std::string& s) {
@@ -39,6 +44,11 @@ HeaderMap& HeaderMap::operator=(HeaderMap&& other) noexcept {
 
 void HeaderMap::add(std::string_view name, std::string_view value) {
   if (size_ == entries_.size()) {
+    if (entries_.capacity() == 0 && !spare_slot_sets.empty()) {
+      entries_.swap(spare_slot_sets.back());
+      spare_slot_sets.pop_back();
+      if (size_ < entries_.size()) return add(name, value);
+    }
     // Most heads have under 16 fields: one allocation instead of five regrowths.
     if (entries_.capacity() == 0) entries_.reserve(16);
     entries_.emplace_back();
@@ -47,6 +57,16 @@ void HeaderMap::add(std::string_view name, std::string_view value) {
   e.name.assign(name);
   toLowerAscii(e.name);
   e.value.assign(value);
+}
+
+void HeaderMap::releaseSlots() {
+  size_ = 0;
+  if (entries_.capacity() == 0) return;
+  if (spare_slot_sets.size() < kSpareSlotSetsPerThread) {
+    if (spare_slot_sets.capacity() == 0) spare_slot_sets.reserve(kSpareSlotSetsPerThread);
+    spare_slot_sets.push_back(std::move(entries_));
+  }
+  entries_ = {};
 }
 
 // Moves the live fields matching `predicate` behind the live range, keeping the order

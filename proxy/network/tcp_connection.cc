@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "proxy/common/spare_buffers.h"
 #include "proxy/network/tls/tls_session.h"
 
 namespace remora::network {
@@ -176,7 +177,9 @@ void TcpConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
 
 void TcpConnection::write(std::string_view bytes) {
   if (state_ == State::Closed || shutdown_wanted_ || bytes.empty()) return;
-  (tls_ ? pending_plain_ : pending_).append(bytes);
+  std::string& queue = tls_ ? pending_plain_ : pending_;
+  if (queue.empty()) spare_buffers::take(queue);
+  queue.append(bytes);
   if (!flush_scheduled_) {
     flush_scheduled_ = true;
     batcher_.schedule(*this);
@@ -189,7 +192,8 @@ void TcpConnection::flushQueued() {
   if (tls_ && !pending_plain_.empty() && state_ != State::Closed) {
     // One encryption pass for everything written this iteration.
     tls_->writePlaintext(pending_plain_);
-    pending_plain_.clear();
+    spare_buffers::give(pending_plain_);
+    if (pending_.empty()) spare_buffers::take(pending_);
     tls_->takeCiphertext(pending_);
   }
   if (state_ != State::Open || !io_->inflight.empty() || pending_.empty()) return;
@@ -208,6 +212,7 @@ void TcpConnection::flushQueued() {
 void TcpConnection::flush() {
   if (state_ != State::Open || !io_->inflight.empty()) return;
   if (pending_.empty()) {
+    spare_buffers::give(pending_);
     afterDrain();
     return;
   }
@@ -221,7 +226,7 @@ void TcpConnection::flush() {
 
 void TcpConnection::onWriteDone(uv_write_t* req, int status) {
   Io* io = static_cast<Io*>(req->data);
-  io->inflight.clear();
+  spare_buffers::give(io->inflight);
   TcpConnection* self = io->owner;
   if (!self) return;
   if (status != 0) {

@@ -1,5 +1,6 @@
 #include "proxy/http/h1/client_codec.h"
 
+#include "proxy/common/spare_buffers.h"
 #include "proxy/http/h1/details.h"
 
 namespace remora::http::h1 {
@@ -37,6 +38,7 @@ void ClientConnection::encodeHeaders(const RequestHead& head, bool end_stream) {
   const bool tunnel_request = connect_request_ || head.headers.has("upgrade");
 
   scratch_.clear();
+  spare_buffers::take(scratch_);
   scratch_ += head.method;
   scratch_ += ' ';
   if (connect_request_) {
@@ -66,6 +68,7 @@ void ClientConnection::encodeHeaders(const RequestHead& head, bool end_stream) {
   scratch_ += framing_field;
   scratch_ += "\r\n";
   output_.write(scratch_);
+  spare_buffers::give(scratch_);
   if (end_stream) request_complete_ = true;
 }
 

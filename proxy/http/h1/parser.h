@@ -87,6 +87,8 @@ class Parser {
     headers_ = std::move(spare);
     headers_.clear();
   }
+  // Between messages of an idle connection: see HeaderMap::releaseSlots.
+  void releaseHeaderStorage() { headers_.releaseSlots(); }
   bool hasTrailers() const { return !trailers_.empty(); }
   HeaderMap&& takeTrailers() { return std::move(trailers_); }
 

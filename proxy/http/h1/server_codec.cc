@@ -1,5 +1,6 @@
 #include "proxy/http/h1/server_codec.h"
 
+#include "proxy/common/spare_buffers.h"
 #include "proxy/http/h1/details.h"
 
 namespace remora::http::h1 {
@@ -270,6 +271,7 @@ void ServerConnection::writeInterimHead(const ResponseHead& head) {
   // RFC 9110 15.2: no 1xx to an HTTP/1.0 client.
   if (request_protocol_ == Protocol::Http10) return;
   scratch_.clear();
+  spare_buffers::take(scratch_);
   appendStatusLine(scratch_, head.status);
   for (const HeaderEntry& field : head.headers) {
     if (field.name == "content-length" || field.name == "transfer-encoding") continue;
@@ -277,11 +279,13 @@ void ServerConnection::writeInterimHead(const ResponseHead& head) {
   }
   scratch_ += "\r\n";
   output_.write(scratch_);
+  spare_buffers::give(scratch_);
 }
 
 void ServerConnection::writeFinalHead(const ResponseHead& head, bool end_stream) {
   const int status = head.status;
   scratch_.clear();
+  spare_buffers::take(scratch_);
   appendStatusLine(scratch_, status);
 
   const bool tunnel = status == 101 || (connect_request_ && status >= 200 && status < 300);
@@ -296,6 +300,7 @@ void ServerConnection::writeFinalHead(const ResponseHead& head, bool end_stream)
     }
     scratch_ += "\r\n";
     output_.write(scratch_);
+    spare_buffers::give(scratch_);
     return;
   }
 
@@ -336,6 +341,7 @@ void ServerConnection::writeFinalHead(const ResponseHead& head, bool end_stream)
   }
   scratch_ += "\r\n";
   output_.write(scratch_);
+  spare_buffers::give(scratch_);
 }
 
 void ServerConnection::encodeData(std::string_view data, bool end_stream) {
@@ -363,6 +369,8 @@ void ServerConnection::onResponseComplete() {
   stream_active_ = false;
   decoder_ = nullptr;
   if (close_after_response_) accepting_requests_ = false;
+  // Keep-alive with nothing pipelined: the connection goes idle holding no header slots.
+  if (paused_ && pending_.empty()) parser_.releaseHeaderStorage();
 }
 
 std::unique_ptr<ServerCodec> makeServerCodec(CodecOutput& output, ServerCodecCallbacks& callbacks,

@@ -118,5 +118,23 @@ TEST(RequestHeadTest, ClearResetsEveryField) {
   EXPECT_TRUE(head.headers.empty());
 }
 
+TEST(HeaderMapTest, ReleasedSlotsGoToTheNextMapOnTheSameThread) {
+  const std::string long_value(64, 'v');  // beyond the small-string buffer: heap storage
+  HeaderMap idle;
+  idle.add("x-long", long_value);
+  const char* storage = idle.begin()->value.data();
+  idle.releaseSlots();
+  EXPECT_TRUE(idle.empty());
+  EXPECT_EQ(idle.begin(), idle.end());
+
+  HeaderMap next;
+  next.add("x-other", long_value);
+  EXPECT_EQ(next.begin()->value.data(), storage);
+  EXPECT_EQ(fields(next), (std::vector<std::string>{"x-other=" + long_value}));
+
+  idle.add("a", "1");  // a released map still works, with fresh slots
+  EXPECT_EQ(fields(idle), (std::vector<std::string>{"a=1"}));
+}
+
 }  // namespace
 }  // namespace remora::http
