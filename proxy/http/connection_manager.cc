@@ -243,9 +243,11 @@ void ConnectionManager::onRequestHeadersComplete() {
 
 void ConnectionManager::onStreamFinished(ActiveStream& stream, bool reset) {
   std::unique_ptr<ActiveStream> finished = removeStream(stream);
-  // An HTTP/1 codec forgets a stream once its response is complete; an HTTP/2 codec
-  // may still deliver to it, so those are never reused.
-  if (!reset && !http2()) {
+  // A stream finishes only once its codec has let go of it: an HTTP/1 codec forgets it
+  // when its response is complete, an HTTP/2 stream detaches when its response ends
+  // (nothing more is delivered to its decoder). A reset stream can end in the middle
+  // of its own filter chain: it is destroyed on a later loop turn instead.
+  if (!reset) {
     context_.resources.recycled.put(config_, std::move(finished));
   } else {
     context_.resources.deleter.defer(std::move(finished));
