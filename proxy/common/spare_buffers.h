@@ -12,9 +12,12 @@
 namespace remora::spare_buffers {
 
 inline constexpr size_t kMaxKept = 256;
-// A buffer grown by one large response is freed rather than kept.
-inline constexpr size_t kMaxKeptCapacity = 64 * 1024;
+// Bounds what a worker keeps: a response body of up to a few hundred KiB still goes out
+// through a kept buffer, and the list never holds more than a few MiB.
+inline constexpr size_t kMaxKeptCapacity = 512 * 1024;
+inline constexpr size_t kMaxKeptBytes = 4 * 1024 * 1024;
 inline thread_local std::vector<std::string> spares;
+inline thread_local size_t kept_bytes = 0;
 
 inline bool onHeap(const std::string& buffer) {
   return buffer.capacity() > std::string().capacity();
@@ -27,8 +30,10 @@ inline void give(std::string& buffer) {
     buffer.clear();
     return;
   }
-  if (spares.size() < kMaxKept && buffer.capacity() <= kMaxKeptCapacity) {
+  if (spares.size() < kMaxKept && buffer.capacity() <= kMaxKeptCapacity &&
+      kept_bytes + buffer.capacity() <= kMaxKeptBytes) {
     if (spares.capacity() == 0) spares.reserve(kMaxKept);
+    kept_bytes += buffer.capacity();
     buffer.clear();
     spares.push_back(std::move(buffer));
   }
@@ -40,6 +45,7 @@ inline void take(std::string& buffer) {
   if (onHeap(buffer) || !buffer.empty() || spares.empty()) return;
   buffer.swap(spares.back());
   spares.pop_back();
+  kept_bytes -= buffer.capacity();
 }
 
 }  // namespace remora::spare_buffers
