@@ -49,6 +49,14 @@ def stats(proxy: Remora, query: str = "") -> dict[str, int]:
     return {s["name"]: s["value"] for s in json.loads(response.body)["stats"] if "value" in s}
 
 
+def stat(proxy: Remora, name: str) -> int:
+    """One counter or gauge by its Envoy name; fails unless exactly one has that name."""
+    body = proxy.admin("GET", "/stats?format=json&filter=" + re.escape(name) + "$").text
+    values = [s["value"] for s in json.loads(body)["stats"] if "value" in s and s["name"] == name]
+    assert len(values) == 1, body
+    return values[0]
+
+
 def text_stats(proxy: Remora, query: str = "") -> dict[str, int]:
     """Counters and gauges from the text /stats (histogram lines left out)."""
     response = proxy.admin("GET", "/stats" + (f"?{query}" if query else ""))

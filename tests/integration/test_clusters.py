@@ -3,12 +3,11 @@
 Every endpoint is on loopback; DNS names resolve through /etc/hosts ("localhost").
 """
 
-import json
-import re
 import socket
 
 from harness import (LOOPBACK, bootstrap, http_listener, http_request, route_to, static_cluster,
                      virtual_host, wait_until)
+from telemetry_support import stat
 
 
 def dns_cluster(name, kind, *ports, **extra):
@@ -25,13 +24,6 @@ def dns_cluster(name, kind, *ports, **extra):
 def single_route_config(cluster, route_options=None):
     routes = [route_to(cluster["name"], **(route_options or {}))]
     return bootstrap([http_listener([virtual_host(routes)])], [cluster])
-
-
-def stat(remora, name):
-    body = remora.admin("GET", "/stats?format=json&filter=" + re.escape(name) + "$").text
-    values = [s["value"] for s in json.loads(body)["stats"] if "value" in s and s["name"] == name]
-    assert len(values) == 1, body
-    return values[0]
 
 
 def per_upstream_counts(upstreams):

@@ -1,22 +1,13 @@
 """HTTP/2 downstream (h2c by prior knowledge) to an HTTP/1.1 upstream, with real
 clients: curl --http2-prior-knowledge and h2load (Debian's nghttp2-client)."""
 
-import json
-import re
 import signal
 import subprocess
 import threading
-import time
 
 from harness import (build_response, curl, delayed, echo_path, http_request, pattern_bytes,
                      proxy_config, respond, sha256, wait_until)
-
-
-def stat(remora, name):
-    body = remora.admin("GET", "/stats?format=json&filter=" + re.escape(name) + "$").text
-    values = [s["value"] for s in json.loads(body)["stats"] if s.get("name") == name]
-    assert len(values) == 1, body
-    return values[0]
+from telemetry_support import stat
 
 
 def echo_body():

@@ -2,8 +2,6 @@
 (h2client.py): per-stream backpressure in both directions, the stream idle timeout
 for a client that never opens its window, and the outbound frame flood limits."""
 
-import json
-import re
 import socket
 import threading
 import time
@@ -12,18 +10,12 @@ from h2client import H2Client
 from harness import (bootstrap, http_listener, respond, route_to, static_cluster, virtual_host,
                      wait_until)
 from http1 import LOOPBACK
+from telemetry_support import stat
 
 BODY_TOTAL = 48 * 1024 * 1024
 # What loopback socket buffers, the proxy's 64 KiB connection buffers and one stream
 # window can absorb together stays far below this.
 HELD_BOUND = 16 * 1024 * 1024
-
-
-def stat(remora, name):
-    body = remora.admin("GET", "/stats?format=json&filter=" + re.escape(name) + "$").text
-    values = [s["value"] for s in json.loads(body)["stats"] if s.get("name") == name]
-    assert len(values) == 1, body
-    return values[0]
 
 
 class NonReadingServer:

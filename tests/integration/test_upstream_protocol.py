@@ -2,8 +2,6 @@
 its client used (HTTP/2 downstream -> HTTP/2 upstream, HTTP/1.1 -> HTTP/1.1), against
 an upstream that answers both on one port and reports what it saw."""
 
-import json
-import re
 import socket
 import threading
 
@@ -13,16 +11,10 @@ import h2.events
 
 from harness import bootstrap, curl, http_listener, http_request, route_to, virtual_host
 from http1 import LOOPBACK
+from telemetry_support import stat
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
-
-
-def stat(remora, name):
-    body = remora.admin("GET", "/stats?format=json&filter=" + re.escape(name) + "$").text
-    values = [s["value"] for s in json.loads(body)["stats"] if s.get("name") == name]
-    assert len(values) == 1, body
-    return values[0]
 
 
 class DualProtocolServer:
