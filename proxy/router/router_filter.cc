@@ -363,18 +363,19 @@ void RouterFilter::onUpstreamBelowLowWatermark() {
   }
 }
 
-void RouterFilter::onDownstreamAboveHighWatermark() {
-  // A shared HTTP/2 connection keeps reading for its other streams: only this
-  // stream's window stays closed.
-  if (!client_) return;
-  if (!client_->http2()) client_->connection().setReadEnabled(false);
-  if (client_->http2() && encoder_) encoder_->setReadEnabled(false);
-}
+void RouterFilter::onDownstreamAboveHighWatermark() { setUpstreamReadEnabled(false); }
 
-void RouterFilter::onDownstreamBelowLowWatermark() {
+void RouterFilter::onDownstreamBelowLowWatermark() { setUpstreamReadEnabled(true); }
+
+void RouterFilter::setUpstreamReadEnabled(bool enabled) {
   if (!client_) return;
-  if (!client_->http2()) client_->connection().setReadEnabled(true);
-  if (client_->http2() && encoder_) encoder_->setReadEnabled(true);
+  if (!client_->http2()) {
+    client_->connection().setReadEnabled(enabled);
+  } else if (encoder_) {
+    // A shared HTTP/2 connection keeps reading for its other streams: only this
+    // stream's window stays closed.
+    encoder_->setReadEnabled(enabled);
+  }
 }
 
 bool RouterFilter::recycle() {

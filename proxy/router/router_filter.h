@@ -54,6 +54,7 @@ class RouterFilter : public filters::StreamFilter,
 
  private:
   void sendRedirect(const RouteEntry& route, const http::RequestHead& head);
+  void setUpstreamReadEnabled(bool enabled);
   void onRequestEnd();
   void onTimeout();
   void onUpstreamComplete();
