@@ -32,6 +32,8 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--remora", required=True, help="path to the remora binary")
+    p.add_argument("--baseline", help="another remora binary, measured in the same rounds as "
+                   "target remora-base (before/after ratios)")
     p.add_argument("--quick", action="store_true",
                    help="1 round of 2 s, 2,000 idle connections (about 3.5 minutes); writes "
                         "results/quick.* instead of results/latest.*")
@@ -59,6 +61,10 @@ def parse_args():
     known = {s.key for s in load.SCENARIOS}
     if set(args.scenarios) - known or set(args.targets) - set(targets.ALL_TARGETS):
         p.error(f"scenarios are {sorted(known)}, targets are {targets.ALL_TARGETS}")
+    if args.baseline:
+        args.baseline = os.path.abspath(args.baseline)
+        args.targets.insert(args.targets.index("remora") + 1 if "remora" in args.targets else 0,
+                            targets.BASELINE_TARGET)
     return args
 
 
@@ -207,7 +213,8 @@ def run_load_phase(launcher, args, layouts):
         layout = layouts[workers]
         upstream = targets.Upstream(launcher, args.tls_material)
         upstream.start(len(layout["upstream"]), layout["upstream"])
-        under_test = targets.make_targets(launcher, args.tls_material, args.remora, args.targets)
+        under_test = targets.make_targets(launcher, args.tls_material, args.remora, args.targets,
+                                          args.baseline)
         start_failures = {}
         for target in under_test:
             try:
@@ -305,6 +312,7 @@ def main():
            if args.remora.startswith(REPO_DIR) else args.remora,
            "remora_binary_built": datetime.datetime.fromtimestamp(
                os.path.getmtime(args.remora)).strftime("%Y-%m-%d %H:%M"),
+           "remora_baseline": args.baseline,
            "settings": {"duration_s": args.duration, "rounds": args.rounds,
                         "workers": args.workers, "scenarios": args.scenarios,
                         "targets": args.targets, "quick": args.quick,

@@ -15,7 +15,7 @@ SHORT_TITLES = {
     "tls_small": "HTTPS keep-alive, 12 B",
     "tls_close": "HTTPS connection per request",
 }
-RATIO_PEERS = ["nginx", "haproxy", "nghttpx"]
+RATIO_PEERS = ["nginx", "haproxy", "nghttpx", "remora-base"]
 
 
 def _median(values):
@@ -138,6 +138,9 @@ def markdown(doc):
                                 ("nginx", "haproxy", "nghttpx", "wrk", "h2load")
                                 if k in doc["versions"]),
     ]
+    if doc.get("remora_baseline"):
+        lines.append(f"- remora-base: the baseline binary {doc['remora_baseline']}, measured in "
+                     "the same rounds")
     tls = doc["settings"].get("tls")
     if tls and any(s.startswith("tls_") for s in doc["settings"]["scenarios"]):
         lines.append(f"- TLS: {tls['protocol']}, {tls['cipher_suite']} (the only suite the "

@@ -227,6 +227,12 @@ class RemoraWithAccessLog(Remora):
     tls_unsupported = "n/a (TLS is measured on remora)"
 
 
+class RemoraBaseline(Remora):
+    """Another Remora binary (harness --baseline): before/after figures from one run."""
+
+    name = "remora-base"
+
+
 class Nginx(Target):
     name = "nginx"
 
@@ -254,8 +260,9 @@ class Nghttpx(Target):
         return ["nghttpx", f"--conf={conf}"]
 
 
-def make_targets(launcher, tls_material, remora_binary, names):
+def make_targets(launcher, tls_material, remora_binary, names, baseline_binary=None):
     factories = {
+        "remora-base": lambda: RemoraBaseline(launcher, tls_material, baseline_binary),
         "direct": lambda: Direct(launcher, tls_material),
         "remora": lambda: Remora(launcher, tls_material, remora_binary),
         "remora-log": lambda: RemoraWithAccessLog(launcher, tls_material, remora_binary),
@@ -267,3 +274,5 @@ def make_targets(launcher, tls_material, remora_binary, names):
 
 
 ALL_TARGETS = ["direct", "remora", "remora-log", "nginx", "haproxy", "nghttpx"]
+# Measured only when the harness is given --baseline.
+BASELINE_TARGET = "remora-base"

@@ -30,7 +30,7 @@ void ActiveStream::reuse(ConnectionManager& connection, ResponseEncoder& encoder
   connection_ = &connection;
   encoder_ = &encoder;
   request_.clear();
-  info_ = stream::StreamInfo{};
+  info_.reset();
   for (size_t i = 0; i < filters_.size(); ++i) {
     if (filters_[i]->recycle()) continue;
     filters_[i] = connection.config().filter_factories[i](connection.context());
@@ -160,7 +160,7 @@ void ActiveStream::prepareRequest() {
 
 void ActiveStream::onRequestEnd() {
   request_complete_ = true;
-  info_.last_downstream_rx_byte = stream::StreamInfo::Clock::now();
+  info_.last_downstream_rx_byte = callback_clock::steadyNow();
   if (request_timer_) request_timer_->clear();
 }
 
@@ -444,7 +444,7 @@ void ActiveStream::finish(bool reset, bool by_peer) {
   finished_ = true;
   idle_timer_.stop();
   if (request_timer_) request_timer_->clear();
-  info_.end = stream::StreamInfo::Clock::now();
+  info_.end = callback_clock::steadyNow();
   recordStats();
   writeAccessLogs();
   for (auto& filter : filters_) filter->onLog(info_);

@@ -212,6 +212,7 @@ void ConnectionManager::logRejectedRequest(const CodecError& error) {
 
 RequestDecoder& ConnectionManager::newStream(ResponseEncoder& encoder) {
   stream_headers_received_ = false;
+  callback_clock::startOfStream();
   std::unique_ptr<ActiveStream> stream;
   // Only ActiveStreams are filed under a connection manager config's address.
   if (std::unique_ptr<Deletable> recycled = context_.resources.recycled.take(config_.get())) {

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "proxy/common/callback_clock.h"
 #include "proxy/common/spare_buffers.h"
 #include "proxy/network/tls/tls_session.h"
 
@@ -151,6 +152,7 @@ void TcpConnection::onAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
 void TcpConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   TcpConnection* self = ownerOf(s->data);
   if (!self) return;
+  const callback_clock::CallbackScope clock_scope;
   struct ReleaseOnExit {
     ReadBuffer& b;
     const uv_buf_t* buf;

@@ -1,5 +1,6 @@
 #include "proxy/router/router_filter.h"
 
+#include "proxy/common/callback_clock.h"
 #include "proxy/http/grpc.h"
 #include "proxy/router/route_table.h"
 
@@ -94,7 +95,7 @@ FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bool end_st
 
   pool_ = &cluster->poolFor(host, head.protocol);
   host_stats_ = &pool_->hostStats();
-  upstream_start_ = std::chrono::steady_clock::now();
+  upstream_start_ = callback_clock::steadyNow();
   connecting_ = pool_->newStream(*this);
   if (connecting_) {
     pending_ = true;
@@ -140,7 +141,7 @@ void RouterFilter::finishUpstreamRequest() {
   cluster_stats_->upstream_rq_active.dec();
   host_stats_->rq_active.dec();
   const double elapsed_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - upstream_start_)
+      std::chrono::duration<double, std::milli>(callback_clock::steadyNow() - upstream_start_)
           .count();
   cluster_stats_->upstream_rq_time.record(elapsed_ms);
   if (route_stats_) route_stats_->upstream_rq_time.record(elapsed_ms);
@@ -251,7 +252,7 @@ void RouterFilter::decodeInformationalHeaders(http::ResponseHead&&) {
 void RouterFilter::decodeHeaders(http::ResponseHead&& head, bool end_stream) {
   response_started_ = true;
   stream::StreamInfo& info = callbacks().streamInfo();
-  info.first_upstream_byte = stream::StreamInfo::Clock::now();
+  info.first_upstream_byte = callback_clock::steadyNow();
   info.response_code_details = "via_upstream";
   tunnel_ = head.status == 101;
   // gRPC's outcome is its grpc-status, in these headers (trailers-only) or in

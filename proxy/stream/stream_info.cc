@@ -35,6 +35,45 @@ std::string responseFlagsString(uint32_t flags) {
   return out.empty() ? "-" : out;
 }
 
+void RbacMetadata::clear() {
+  filter = Filter::None;
+  enforced = Result::None;
+  shadow = Result::None;
+  enforced_policy.clear();
+  shadow_policy.clear();
+  enforced_key_prefix.clear();
+  shadow_key_prefix.clear();
+}
+
+void StreamInfo::reset() {
+  start = callback_clock::steadyNow();
+  start_wall = callback_clock::systemNow();
+  last_downstream_rx_byte.reset();
+  first_upstream_byte.reset();
+  end.reset();
+  protocol = http::Protocol::Http11;
+  response_code = 0;
+  response_flags = 0;
+  response_code_details.clear();
+  route_name.clear();
+  grpc_status.reset();
+  cluster_name.clear();
+  upstream_host.clear();
+  downstream_remote_address.clear();
+  downstream_trusted_client_ip.clear();
+  downstream_local_port = 0;
+  peer_uri_sans.clear();
+  peer_dns_sans.clear();
+  peer_subject.clear();
+  tls_version.clear();
+  tls_cipher.clear();
+  requested_server_name.clear();
+  rbac.clear();
+  connection_termination_details.clear();
+  bytes_received = 0;
+  bytes_sent = 0;
+}
+
 namespace {
 std::string_view resultName(RbacMetadata::Result result) {
   return result == RbacMetadata::Result::Allowed ? "allowed" : "denied";

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "proxy/common/callback_clock.h"
 #include "proxy/http/message.h"
 
 namespace remora::stream {
@@ -55,6 +56,9 @@ struct RbacMetadata {
   std::string enforced_key_prefix;
   std::string shadow_key_prefix;
 
+  void clear();
+  bool operator==(const RbacMetadata&) const = default;
+
   // The value of `key` in `metadata_namespace` ("envoy.filters.http.rbac" or
   // "envoy.filters.network.rbac"): *_effective_policy_id or *_engine_result, or nullopt
   // when this stream has no such entry.
@@ -65,8 +69,8 @@ struct RbacMetadata {
 struct StreamInfo {
   using Clock = std::chrono::steady_clock;
 
-  Clock::time_point start = Clock::now();
-  std::chrono::system_clock::time_point start_wall = std::chrono::system_clock::now();
+  Clock::time_point start = callback_clock::steadyNow();
+  std::chrono::system_clock::time_point start_wall = callback_clock::systemNow();
   std::optional<Clock::time_point> last_downstream_rx_byte;  // the request's end
   std::optional<Clock::time_point> first_upstream_byte;
   std::optional<Clock::time_point> end;
@@ -103,6 +107,11 @@ struct StreamInfo {
   std::string connection_termination_details;
   uint64_t bytes_received = 0;  // request body bytes
   uint64_t bytes_sent = 0;      // response body bytes
+
+  // Makes it a fresh StreamInfo (starting now) for a recycled stream, keeping the
+  // strings' storage. A new field must be reset here too (stream_info_test checks).
+  void reset();
+  bool operator==(const StreamInfo&) const = default;
 
   void setFlag(ResponseFlag f) { response_flags |= static_cast<uint32_t>(f); }
   bool hasFlag(ResponseFlag f) const { return response_flags & static_cast<uint32_t>(f); }
