@@ -66,7 +66,7 @@ FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bool end_st
   if (action.idle_timeout) callbacks().overrideStreamIdleTimeout(*action.idle_timeout);
   cluster_stats_ = &cluster->info().stats.shard(context_.resources.thread_index);
   if (route_->stats()) route_stats_ = &route_->stats()->shard(context_.resources.thread_index);
-  std::shared_ptr<const upstream::Host> host = cluster->chooseHost();
+  const std::shared_ptr<const upstream::Host>& host = cluster->chooseHost();
   if (!host) {
     cluster_stats_->upstream_cx_none_healthy.inc();
     callbacks().sendLocalReply(503, "no healthy upstream", "no_healthy_upstream",

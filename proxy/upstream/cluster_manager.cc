@@ -14,13 +14,14 @@ void ThreadLocalCluster::updateHosts(std::shared_ptr<const HostSet> hosts) {
   current_weight_.assign(hosts_ ? hosts_->hosts.size() : 0, 0);
 }
 
-std::shared_ptr<const Host> ThreadLocalCluster::chooseHost() {
-  if (!hosts_ || hosts_->hosts.empty()) return nullptr;
+const std::shared_ptr<const Host>& ThreadLocalCluster::chooseHost() {
+  static const std::shared_ptr<const Host> kNone;
+  if (!hosts_ || hosts_->hosts.empty()) return kNone;
   return info_->config.lb_policy == config::Cluster::LbPolicy::Random ? chooseRandom()
                                                                       : chooseRoundRobin();
 }
 
-std::shared_ptr<const Host> ThreadLocalCluster::chooseRoundRobin() {
+const std::shared_ptr<const Host>& ThreadLocalCluster::chooseRoundRobin() {
   const auto& hosts = hosts_->hosts;
   int64_t total = 0;
   size_t best = 0;
@@ -33,7 +34,7 @@ std::shared_ptr<const Host> ThreadLocalCluster::chooseRoundRobin() {
   return hosts[best];
 }
 
-std::shared_ptr<const Host> ThreadLocalCluster::chooseRandom() {
+const std::shared_ptr<const Host>& ThreadLocalCluster::chooseRandom() {
   const auto& hosts = hosts_->hosts;
   uint64_t total = 0;
   for (const auto& h : hosts) total += h->weight;

@@ -22,15 +22,17 @@ class ThreadLocalCluster {
   const ClusterInfo& info() const { return *info_; }
   const std::shared_ptr<const ClusterInfo>& infoPtr() const { return info_; }
   void updateHosts(std::shared_ptr<const HostSet> hosts);
-  // The next host by the cluster's lb_policy, or nullptr when it has none.
-  std::shared_ptr<const Host> chooseHost();
+  // The next host by the cluster's lb_policy, or an empty pointer when it has none.
+  // A reference into the current host set (no reference count traffic per request):
+  // valid until the next updateHosts().
+  const std::shared_ptr<const Host>& chooseHost();
   // The pool for requests that came in `downstream` (which picks the protocol only
   // with use_downstream_protocol_config).
   ConnPool& poolFor(const std::shared_ptr<const Host>& host, http::Protocol downstream);
 
  private:
-  std::shared_ptr<const Host> chooseRoundRobin();
-  std::shared_ptr<const Host> chooseRandom();
+  const std::shared_ptr<const Host>& chooseRoundRobin();
+  const std::shared_ptr<const Host>& chooseRandom();
 
   WorkerResources& resources_;
   std::shared_ptr<const ClusterInfo> info_;
