@@ -113,6 +113,15 @@ struct Command {
 
 using Piece = std::variant<std::string, Command>;
 
+// The text that operators build (a start time, a joined SAN list) goes into one buffer
+// per thread, which keeps its storage: formatting a line allocates nothing once it has
+// grown. Each value is written out before the next is evaluated, so one buffer does.
+std::string& clearedScratch() {
+  thread_local std::string scratch;
+  scratch.clear();
+  return scratch;
+}
+
 // One operator's result. `text` may point into the context or into `storage`, so a
 // Value is filled in place and never copied.
 struct Value {
@@ -120,16 +129,14 @@ struct Value {
   Kind kind = Kind::Missing;
   std::string_view text;
   uint64_t number = 0;
-  std::string storage;
+  std::string& storage = clearedScratch();
 
   void setString(std::string_view s) {
     kind = Kind::String;
     text = s;
   }
-  void setStored(std::string s) {
-    storage = std::move(s);
-    setString(storage);
-  }
+  // Takes what was built in `storage`.
+  void setStored() { setString(storage); }
   // An empty StreamInfo string means "not set".
   void setUnlessEmpty(std::string_view s) {
     if (!s.empty()) setString(s);
@@ -231,9 +238,8 @@ void evaluate(const Command& command, const LogContext& context, Value& value) {
   };
   switch (command.op) {
     case Operator::StartTime: {
-      std::string text;
-      command.time_format.format(info.start_wall, text);
-      value.setStored(std::move(text));
+      command.time_format.format(info.start_wall, value.storage);
+      value.setStored();
       return;
     }
     case Operator::RequestHeader:
@@ -245,13 +251,14 @@ void evaluate(const Command& command, const LogContext& context, Value& value) {
       value.setNumber(static_cast<uint64_t>(info.response_code));
       return;
     case Operator::ResponseFlags:
-      value.setStored(stream::responseFlagsString(info.response_flags));
+      value.storage = stream::responseFlagsString(info.response_flags);
+      value.setStored();
       return;
     case Operator::ResponseCodeDetails:
       value.setUnlessEmpty(info.response_code_details);
       return;
     case Operator::GrpcStatus:
-      if (info.grpc_status) value.setStored(std::string(http::grpc::statusName(*info.grpc_status)));
+      if (info.grpc_status) value.setString(http::grpc::statusName(*info.grpc_status));
       return;
     case Operator::GrpcStatusNumber:
       if (info.grpc_status) value.setNumber(static_cast<uint64_t>(*info.grpc_status));
@@ -281,7 +288,10 @@ void evaluate(const Command& command, const LogContext& context, Value& value) {
       // Envoy's address for a client read from x-forwarded-for has port 0.
       if (const std::string& client = info.downstream_trusted_client_ip; !client.empty()) {
         const bool v6 = client.find(':') != std::string::npos;
-        value.setStored(v6 ? "[" + client + "]:0" : client + ":0");
+        if (v6) value.storage += '[';
+        value.storage += client;
+        value.storage += v6 ? "]:0" : ":0";
+        value.setStored();
         return;
       }
       value.setUnlessEmpty(info.downstream_remote_address);
@@ -582,7 +592,9 @@ class JsonFormatter : public SubstitutionFormatter {
         appendTyped(value, out);
       } else {
         appendKey(field.key);
-        std::string text;
+        // A buffer of its own per thread (values use clearedScratch()): no allocation.
+        thread_local std::string text;
+        text.clear();
         appendPieces(field.pieces, context, omit_empty_values_, text);
         appendJsonString(text, out);
       }
