@@ -66,9 +66,11 @@ void HeaderMutation::apply(http::HeaderMap& headers) const {
   for (const std::string& name : to_remove_) headers.remove(name);
   if (to_add_.empty()) return;
 
-  std::vector<bool> condition_holds;
+  // Conditions are decided on the headers as they were before any addition. One
+  // vector per thread keeps its storage, so conditional actions allocate nothing.
+  thread_local std::vector<bool> condition_holds;
+  condition_holds.clear();
   if (has_conditional_actions_) {
-    condition_holds.reserve(to_add_.size());
     for (const Addition& addition : to_add_) {
       switch (addition.action) {
         case AppendAction::AddIfAbsent:
