@@ -179,6 +179,16 @@ void TcpConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
 
 void TcpConnection::write(std::string_view bytes) {
   if (state_ == State::Closed || shutdown_wanted_ || bytes.empty()) return;
+  if (bytes.size() >= kDirectWriteBytes && !tls_ && state_ == State::Open && pending_.empty() &&
+      io_->inflight.empty()) {
+    // A large piece (a body forwarded from the read buffer) with nothing queued ahead of
+    // it: sent from the caller's memory, only what the kernel does not take is copied.
+    // A failure is left for the flush of the copy to meet and report.
+    uv_buf_t buf = uv_buf_init(const_cast<char*>(bytes.data()), bytes.size());
+    const int sent = uv_try_write(reinterpret_cast<uv_stream_t*>(&io_->tcp), &buf, 1);
+    if (sent > 0) bytes.remove_prefix(static_cast<size_t>(sent));
+    if (bytes.empty()) return;
+  }
   std::string& queue = tls_ ? pending_plain_ : pending_;
   if (queue.empty()) spare_buffers::take(queue);
   queue.append(bytes);

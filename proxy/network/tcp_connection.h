@@ -66,8 +66,10 @@ class TcpConnection : public Deletable {
   void connect(const sockaddr_storage& address, std::chrono::milliseconds timeout);
 
   // Queues bytes; they leave in one write with everything else queued during this
-  // loop iteration (see WriteBatcher).
+  // loop iteration (see WriteBatcher). A piece of kDirectWriteBytes or more with nothing
+  // queued ahead is written at once, without a copy.
   void write(std::string_view bytes);
+  static constexpr size_t kDirectWriteBytes = 16 * 1024;
   // From now on bytes are TLS records: reads are decrypted before onData, writes
   // encrypted when flushed. Set before startAccepted() or connect().
   void enableTls(std::unique_ptr<tls::TlsSession> session);
