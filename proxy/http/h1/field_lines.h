@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -74,9 +75,29 @@ class FieldLineCopier {
   size_t lines() const { return lines_; }
 
  private:
+  // Most names and values are short: two overlapping fixed-size moves copy them
+  // without a call to memcpy.
   static char* copy(char* to, std::string_view from) {
-    std::char_traits<char>::copy(to, from.data(), from.size());
-    return to + from.size();
+    const size_t n = from.size();
+    const char* src = from.data();
+    if (n >= 8 && n <= 16) {
+      copyFixed<8>(to, src);
+      copyFixed<8>(to + n - 8, src + n - 8);
+    } else if (n >= 4 && n < 8) {
+      copyFixed<4>(to, src);
+      copyFixed<4>(to + n - 4, src + n - 4);
+    } else if (n > 16) {
+      std::memcpy(to, src, n);
+    } else {
+      for (size_t i = 0; i < n; ++i) to[i] = src[i];
+    }
+    return to + n;
+  }
+  template <size_t kBytes>
+  static void copyFixed(char* to, const char* from) {
+    char bytes[kBytes];
+    std::memcpy(bytes, from, kBytes);
+    std::memcpy(to, bytes, kBytes);
   }
 
   char* cursor_;

@@ -74,6 +74,18 @@ TEST(H1FieldLinesTest, CleanFieldsAreWrittenAsAppendFieldWrites) {
   EXPECT_EQ(fieldLines({}, "prefix"), "prefix");
 }
 
+TEST(H1FieldLinesTest, NamesAndValuesOfEveryShortLengthAreCopiedWhole) {
+  std::vector<HeaderEntry> fields;
+  std::string expected;
+  for (size_t length = 1; length <= 40; ++length) {
+    std::string text;
+    for (size_t i = 0; i < length; ++i) text += static_cast<char>('a' + i % 26);
+    fields.push_back({text, text.substr(1)});
+    appendField(expected, text, text.substr(1));
+  }
+  EXPECT_EQ(fieldLines(fields), expected);
+}
+
 TEST(H1FieldLinesTest, FieldsThatWouldAddLinesAreLeftOut) {
   for (const std::string bad : {std::string("a\r\nset-cookie: evil"), std::string("a\rb"),
                                 std::string("a\nb"), std::string("a\0b", 3)}) {
