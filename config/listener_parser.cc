@@ -120,7 +120,7 @@ HttpConnectionManager parseHttpConnectionManager(const ConfigNode& node, const P
   if (std::optional<ConfigNode> http1 = node.field("http_protocol_options")) {
     checkFields(*http1, ctx, {"accept_http_10", "default_host_for_http_10"});
     hcm.accept_http_10 = http1->boolOr("accept_http_10", false);
-    hcm.default_host_for_http_10 = http1->stringOr("default_host_for_http_10", "");
+    hcm.default_host_for_http_10 = headerTextOr(*http1, "default_host_for_http_10", "");
   }
   if (std::optional<ConfigNode> http2 = node.field("http2_protocol_options")) {
     hcm.http2 = parseHttp2ProtocolOptions(*http2, ctx);
@@ -136,7 +136,7 @@ HttpConnectionManager parseHttpConnectionManager(const ConfigNode& node, const P
   hcm.stream_idle_timeout = node.durationOr("stream_idle_timeout", hcm.stream_idle_timeout);
   hcm.request_timeout = node.durationOr("request_timeout", hcm.request_timeout);
   hcm.drain_timeout = node.durationOr("drain_timeout", hcm.drain_timeout);
-  hcm.server_name = node.stringOr("server_name", hcm.server_name);
+  hcm.server_name = headerTextOr(node, "server_name", hcm.server_name);
   if (std::optional<ConfigNode> logs = node.field("access_log")) {
     hcm.access_log = parseAccessLogs(*logs, ctx);
   }

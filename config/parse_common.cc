@@ -176,6 +176,14 @@ StringMatcher parseStringMatcher(const ConfigNode& node, const ParseContext& ctx
   return matcher;
 }
 
+std::string headerTextOr(const ConfigNode& node, std::string_view name, std::string_view dflt) {
+  std::string text = node.stringOr(name, dflt);
+  if (hasForbiddenHeaderChar(text)) {
+    node.required(name).fail(std::string(name) + " must not contain CR, LF or NUL");
+  }
+  return text;
+}
+
 HeaderMutations parseHeaderMutations(const ConfigNode& node, const ParseContext& ctx) {
   HeaderMutations mutations;
   mutations.request_headers_to_add = parseHeadersToAdd(node, "request_headers_to_add", ctx);

@@ -39,6 +39,9 @@ SocketAddress parseAddress(const ConfigNode& node, const ParseContext& ctx);
 // type.matcher.v3.RegexMatcher; returns the pattern after compiling it with RE2.
 std::string parseRegexMatcher(const ConfigNode& node, const ParseContext& ctx);
 StringMatcher parseStringMatcher(const ConfigNode& node, const ParseContext& ctx);
+// The string field `name` of `node`, or `dflt`; fails if it holds CR, LF or NUL, since
+// it is written into an HTTP/1 head (a header value or the request target).
+std::string headerTextOr(const ConfigNode& node, std::string_view name, std::string_view dflt);
 // Reads the four header mutation fields of `node` (the caller checks field names).
 HeaderMutations parseHeaderMutations(const ConfigNode& node, const ParseContext& ctx);
 // `name_node` holds a cluster name; fails unless that cluster is defined.

@@ -159,15 +159,15 @@ RouteAction parseRouteAction(const ConfigNode& node, const ParseContext& ctx) {
     parseWeightedClusters(node.required("weighted_clusters"), ctx, action);
   }
   node.oneOf({"prefix_rewrite", "regex_rewrite"}, /*allow_none=*/true);
-  action.prefix_rewrite = node.stringOr("prefix_rewrite", "");
+  action.prefix_rewrite = headerTextOr(node, "prefix_rewrite", "");
   if (std::optional<ConfigNode> rewrite = node.field("regex_rewrite")) {
     checkFields(*rewrite, ctx, {"pattern", "substitution"});
     action.regex_rewrite =
         RegexRewrite{.pattern = parseRegexMatcher(rewrite->required("pattern"), ctx),
-                     .substitution = rewrite->stringOr("substitution", "")};
+                     .substitution = headerTextOr(*rewrite, "substitution", "")};
   }
   node.oneOf({"host_rewrite_literal", "auto_host_rewrite"}, /*allow_none=*/true);
-  action.host_rewrite_literal = node.stringOr("host_rewrite_literal", "");
+  action.host_rewrite_literal = headerTextOr(node, "host_rewrite_literal", "");
   action.auto_host_rewrite = node.boolOr("auto_host_rewrite", false);
   action.timeout = node.durationOr("timeout", action.timeout);
   if (std::optional<ConfigNode> idle = node.field("idle_timeout")) {
@@ -212,16 +212,16 @@ RedirectAction parseRedirect(const ConfigNode& node, const ParseContext& ctx) {
   if (node.oneOf({"https_redirect", "scheme_redirect"}, true) == "https_redirect") {
     if (node.required("https_redirect").asBool()) redirect.scheme_redirect = "https";
   } else {
-    redirect.scheme_redirect = node.stringOr("scheme_redirect", "");
+    redirect.scheme_redirect = headerTextOr(node, "scheme_redirect", "");
   }
-  redirect.host_redirect = node.stringOr("host_redirect", "");
+  redirect.host_redirect = headerTextOr(node, "host_redirect", "");
   if (std::optional<ConfigNode> port = node.field("port_redirect")) {
     redirect.port_redirect = port->asUint32();
     if (redirect.port_redirect > 65535) port->fail("port_redirect must be at most 65535");
   }
   node.oneOf({"path_redirect", "prefix_rewrite"}, /*allow_none=*/true);
-  redirect.path_redirect = node.stringOr("path_redirect", "");
-  redirect.prefix_rewrite = node.stringOr("prefix_rewrite", "");
+  redirect.path_redirect = headerTextOr(node, "path_redirect", "");
+  redirect.prefix_rewrite = headerTextOr(node, "prefix_rewrite", "");
   if (std::optional<ConfigNode> code = node.field("response_code")) {
     redirect.response_code = code->asEnum<uint32_t>({
         {"MOVED_PERMANENTLY", 301},

@@ -2,6 +2,7 @@
 
 #include "proxy/common/spare_buffers.h"
 #include "proxy/http/h1/details.h"
+#include "proxy/http/h1/field_lines.h"
 
 namespace remora::http::h1 {
 
@@ -32,14 +33,38 @@ RequestEncoder& ClientConnection::newStream(ResponseDecoder& decoder) {
 }
 
 void ClientConnection::encodeHeaders(const RequestHead& head, bool end_stream) {
-  head_request_ = head.method == "HEAD";
-  connect_request_ = head.method == "CONNECT";
-  request_asks_close_ = hasToken(head.headers.getJoined("connection"), "close");
-  const bool tunnel_request = connect_request_ || head.headers.has("upgrade");
+  // As string_views the lengths are compared first, without a call to memcmp.
+  const std::string_view method = head.method;
+  head_request_ = method == "HEAD";
+  connect_request_ = method == "CONNECT";
+  const bool host_from_authority = !head.authority.empty();
+  // One pass over the fields finds what the framing depends on and the room they need.
+  request_asks_close_ = false;
+  bool has_upgrade = false;
+  bool has_content_length = false;
+  size_t fields_size = host_from_authority ? fieldLineSize("host", head.authority) : 0;
+  for (const HeaderEntry& field : head.headers) {
+    fields_size += fieldLineSize(field.name, field.value);
+    switch (fieldKind(field.name)) {
+      case FieldKind::Connection:
+        // The tokens of all connection fields together are those of their joined value.
+        if (hasToken(field.value, "close")) request_asks_close_ = true;
+        break;
+      case FieldKind::Upgrade:
+        has_upgrade = true;
+        break;
+      case FieldKind::ContentLength:
+        has_content_length = true;
+        break;
+      default:
+        break;
+    }
+  }
+  const bool tunnel_request = connect_request_ || has_upgrade;
 
   scratch_.clear();
   spare_buffers::take(scratch_);
-  scratch_ += head.method;
+  scratch_ += method;
   scratch_ += ' ';
   if (connect_request_) {
     scratch_ += head.authority;
@@ -47,24 +72,32 @@ void ClientConnection::encodeHeaders(const RequestHead& head, bool end_stream) {
     scratch_ += head.path.empty() ? std::string_view("/") : std::string_view(head.path);
   }
   scratch_ += " HTTP/1.1\r\n";
-  const bool host_from_authority = !head.authority.empty();
-  if (host_from_authority) appendField(scratch_, "host", head.authority);
 
   std::string_view framing_field;
-  if (tunnel_request || head.headers.has("content-length")) {
+  if (tunnel_request || has_content_length) {
     body_.reset(BodyEncoder::Framing::Raw);
   } else if (end_stream) {
     body_.reset(BodyEncoder::Framing::None);
-    if (sendsEmptyBodyLength(head.method)) framing_field = "content-length: 0\r\n";
+    if (sendsEmptyBodyLength(method)) framing_field = "content-length: 0\r\n";
   } else {
     body_.reset(BodyEncoder::Framing::Chunked);
     framing_field = "transfer-encoding: chunked\r\n";
   }
-  for (const HeaderEntry& field : head.headers) {
-    if (field.name == "transfer-encoding") continue;
-    if (field.name == "host" && host_from_authority) continue;
-    appendField(scratch_, field.name, field.value);
-  }
+  appendFieldLines(scratch_, fields_size, [&](auto& lines) {
+    if (host_from_authority) lines.add("host", head.authority);
+    for (const HeaderEntry& field : head.headers) {
+      switch (fieldKind(field.name)) {
+        case FieldKind::TransferEncoding:
+          continue;
+        case FieldKind::Host:
+          if (host_from_authority) continue;
+          break;
+        default:
+          break;
+      }
+      lines.add(field.name, field.value);
+    }
+  });
   scratch_ += framing_field;
   scratch_ += "\r\n";
   output_.write(scratch_);

@@ -1,5 +1,6 @@
 #include "proxy/http/h1/encoding.h"
 
+#include <array>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -40,14 +41,46 @@ void appendNumber(std::string& out, Number value, int base) {
   out.append(digits, result.ptr);
 }
 
-}  // namespace
-
-void appendStatusLine(std::string& out, int status) {
+void buildStatusLine(std::string& out, int status) {
   out += "HTTP/1.1 ";
   appendNumber(out, status, 10);
   out += ' ';
   out += reasonPhrase(status);
   out += kCrlf;
+}
+
+// Every status line from 100 to 599, built once: a head then starts with one append.
+class StatusLineTable {
+ public:
+  static constexpr int kFirst = 100;
+  static constexpr int kLast = 599;
+
+  StatusLineTable() {
+    for (int status = kFirst; status <= kLast; ++status) {
+      starts_[static_cast<size_t>(status - kFirst)] = text_.size();
+      buildStatusLine(text_, status);
+    }
+    starts_.back() = text_.size();
+  }
+  std::string_view line(int status) const {
+    const auto index = static_cast<size_t>(status - kFirst);
+    return std::string_view(text_).substr(starts_[index], starts_[index + 1] - starts_[index]);
+  }
+
+ private:
+  std::string text_;
+  std::array<size_t, kLast - kFirst + 2> starts_{};
+};
+
+}  // namespace
+
+void appendStatusLine(std::string& out, int status) {
+  if (status < StatusLineTable::kFirst || status > StatusLineTable::kLast) {
+    buildStatusLine(out, status);
+    return;
+  }
+  static const StatusLineTable table;
+  out += table.line(status);
 }
 
 void appendField(std::string& out, std::string_view name, std::string_view value) {

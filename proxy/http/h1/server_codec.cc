@@ -2,6 +2,7 @@
 
 #include "proxy/common/spare_buffers.h"
 #include "proxy/http/h1/details.h"
+#include "proxy/http/h1/field_lines.h"
 
 namespace remora::http::h1 {
 
@@ -273,13 +274,20 @@ void ServerConnection::writeInterimHead(const ResponseHead& head) {
   scratch_.clear();
   spare_buffers::take(scratch_);
   appendStatusLine(scratch_, head.status);
-  for (const HeaderEntry& field : head.headers) {
-    if (field.name == "content-length" || field.name == "transfer-encoding") continue;
-    appendField(scratch_, field.name, field.value);
-  }
+  appendFieldsWithoutFraming(head.headers);
   scratch_ += "\r\n";
   output_.write(scratch_);
   spare_buffers::give(scratch_);
+}
+
+void ServerConnection::appendFieldsWithoutFraming(const HeaderMap& fields) {
+  appendFieldLines(scratch_, fieldLinesSize(fields), [&](auto& lines) {
+    for (const HeaderEntry& field : fields) {
+      const FieldKind kind = fieldKind(field.name);
+      if (kind == FieldKind::ContentLength || kind == FieldKind::TransferEncoding) continue;
+      lines.add(field.name, field.value);
+    }
+  });
 }
 
 void ServerConnection::writeFinalHead(const ResponseHead& head, bool end_stream) {
@@ -294,10 +302,7 @@ void ServerConnection::writeFinalHead(const ResponseHead& head, bool end_stream)
     // (RFC 9110 9.3.6 forbids it in a 2xx to CONNECT).
     upgraded_ = true;
     body_.reset(BodyEncoder::Framing::Raw);
-    for (const HeaderEntry& field : head.headers) {
-      if (field.name == "content-length" || field.name == "transfer-encoding") continue;
-      appendField(scratch_, field.name, field.value);
-    }
+    appendFieldsWithoutFraming(head.headers);
     scratch_ += "\r\n";
     output_.write(scratch_);
     spare_buffers::give(scratch_);
@@ -307,12 +312,28 @@ void ServerConnection::writeFinalHead(const ResponseHead& head, bool end_stream)
   // Without switching, the bytes after an Upgrade/CONNECT head were never framed, and
   // a request still arriving cannot be told apart from the next one safely.
   if (upgrade_request_ || !request_complete_) close_after_response_ = true;
-  if (hasToken(head.headers.getJoined("connection"), "close")) close_after_response_ = true;
+  // One pass over the fields finds what the framing depends on and the room they need.
+  bool has_content_length = false;
+  size_t fields_size = 0;
+  for (const HeaderEntry& field : head.headers) {
+    fields_size += fieldLineSize(field.name, field.value);
+    switch (fieldKind(field.name)) {
+      case FieldKind::ContentLength:
+        has_content_length = true;
+        break;
+      case FieldKind::Connection:
+        // The tokens of all connection fields together are those of their joined value.
+        if (hasToken(field.value, "close")) close_after_response_ = true;
+        break;
+      default:
+        break;
+    }
+  }
 
   std::string_view framing_field;
   if (head_request_ || status == 204 || status == 304) {
     body_.reset(BodyEncoder::Framing::None);
-  } else if (head.headers.has("content-length")) {
+  } else if (has_content_length) {
     body_.reset(BodyEncoder::Framing::Raw);
   } else if (end_stream) {
     body_.reset(BodyEncoder::Framing::None);
@@ -327,12 +348,23 @@ void ServerConnection::writeFinalHead(const ResponseHead& head, bool end_stream)
   }
 
   const bool codec_sets_connection = close_after_response_ || request_protocol_ == Protocol::Http10;
-  for (const HeaderEntry& field : head.headers) {
-    if (field.name == "transfer-encoding") continue;
-    if (field.name == "content-length" && status == 204) continue;
-    if (field.name == "connection" && codec_sets_connection) continue;
-    appendField(scratch_, field.name, field.value);
-  }
+  appendFieldLines(scratch_, fields_size, [&](auto& lines) {
+    for (const HeaderEntry& field : head.headers) {
+      switch (fieldKind(field.name)) {
+        case FieldKind::TransferEncoding:
+          continue;
+        case FieldKind::ContentLength:
+          if (status == 204) continue;
+          break;
+        case FieldKind::Connection:
+          if (codec_sets_connection) continue;
+          break;
+        default:
+          break;
+      }
+      lines.add(field.name, field.value);
+    }
+  });
   scratch_ += framing_field;
   if (close_after_response_) {
     scratch_ += "connection: close\r\n";

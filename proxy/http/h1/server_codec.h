@@ -63,6 +63,8 @@ class ServerConnection final : public ServerCodec, public ResponseEncoder, priva
   void handOverHead(bool end_stream);
   void writeInterimHead(const ResponseHead& head);
   void writeFinalHead(const ResponseHead& head, bool end_stream);
+  // Field lines of a head that carries no message framing (1xx, tunnel).
+  void appendFieldsWithoutFraming(const HeaderMap& fields);
   void onResponseComplete();
 
   CodecOutput& output_;

@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 namespace remora::config {
 namespace {
@@ -441,6 +443,55 @@ TEST(ConfigLoaderTest, HostHeaderCannotBeModified) {
             "t.yaml:25:45: static_resources.listeners[0].filter_chains[0].filters[0].typed_config."
             "route_config.virtual_hosts[0].routes[0].request_headers_to_remove[0]: :-prefixed or "
             "host headers may not be removed");
+}
+
+// Configured text that an HTTP/1 head carries cannot hold CR, LF or NUL: it could add
+// lines to the head (response splitting, request smuggling).
+TEST(ConfigLoaderTest, HeaderTextWithLineBreaksIsRejected) {
+  const std::string route = "route: {cluster: app}";
+  const std::string stat_prefix = "stat_prefix: ingress";
+  const std::string hcm = "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.";
+  const std::string route0 = hcm + "route_config.virtual_hosts[0].routes[0].";
+  const std::string rejected = " must not contain CR, LF or NUL";
+  struct Case {
+    std::string from, to, error;
+  };
+  const std::vector<Case> cases = {
+      {route,
+       route + "\n                response_headers_to_add: "
+               "[{header: {key: x-a, value: \"a\\r\\nset-cookie: b\"}}]",
+       "t.yaml:25:70: " + route0 + "response_headers_to_add[0].header.value: header value" +
+           rejected},
+      {route,
+       route +
+           "\n                request_headers_to_add: [{header: {key: \"x-a\\nx-b\", value: v}}]",
+       "t.yaml:25:57: " + route0 + "request_headers_to_add[0].header.key: invalid header name " +
+           "\"x-a\nx-b\""},
+      {route, "route: {cluster: app, prefix_rewrite: \"/a\\r\\nx: y\"}",
+       "t.yaml:24:55: " + route0 + "route.prefix_rewrite: prefix_rewrite" + rejected},
+      {route, "route: {cluster: app, host_rewrite_literal: \"h\\0\"}",
+       "t.yaml:24:61: " + route0 + "route.host_rewrite_literal: host_rewrite_literal" + rejected},
+      {route, "route: {cluster: app, regex_rewrite: {pattern: {regex: a}, substitution: \"\\n\"}}",
+       "t.yaml:24:90: " + route0 + "route.regex_rewrite.substitution: substitution" + rejected},
+      {route, "redirect: {host_redirect: \"h\\r\"}",
+       "t.yaml:24:43: " + route0 + "redirect.host_redirect: host_redirect" + rejected},
+      {route, "redirect: {path_redirect: \"/\\n\"}",
+       "t.yaml:24:43: " + route0 + "redirect.path_redirect: path_redirect" + rejected},
+      {route, "redirect: {prefix_rewrite: \"/\\n\"}",
+       "t.yaml:24:44: " + route0 + "redirect.prefix_rewrite: prefix_rewrite" + rejected},
+      {route, "redirect: {scheme_redirect: \"h\\n\"}",
+       "t.yaml:24:45: " + route0 + "redirect.scheme_redirect: scheme_redirect" + rejected},
+      {stat_prefix, stat_prefix + "\n          server_name: \"r\\r\\nx: y\"",
+       "t.yaml:18:24: " + hcm + "server_name: server_name" + rejected},
+      {stat_prefix,
+       stat_prefix + "\n          http_protocol_options: "
+                     "{accept_http_10: true, default_host_for_http_10: \"a\\nb\"}",
+       "t.yaml:18:83: " + hcm +
+           "http_protocol_options.default_host_for_http_10: default_host_for_http_10" + rejected},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(loadError(replaced(kHttpProxy, c.from, c.to)), c.error) << c.to;
+  }
 }
 
 TEST(ConfigLoaderTest, DirectResponseBodyFromFile) {

@@ -263,6 +263,33 @@ TEST_F(H1ClientCodecTest, RequestAskingCloseIsNotReusable) {
   EXPECT_FALSE(codec_.reusable());
 }
 
+TEST_F(H1ClientCodecTest, CloseTokenInAnyConnectionFieldIsNotReusable) {
+  codec_.newStream(decoder_).encodeHeaders(
+      requestHead("GET", "/", {{"connection", "keep-alive"}, {"connection", "te, CLOSE"}}), true);
+  ASSERT_TRUE(codec_.dispatch("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").ok);
+  EXPECT_FALSE(codec_.reusable());
+}
+
+// Request fields come from the downstream peer, configuration and filters; none of them
+// can add a line to the request head upstream (request smuggling).
+TEST_F(H1ClientCodecTest, NoFieldCanAddLinesToTheRequestHead) {
+  RequestHead head = requestHead("GET", "/",
+                                 {{"x-a", "1"},
+                                  {"x-crlf", "a\r\nx-smuggled: 1"},
+                                  {"x-nul", std::string("a\0b", 3)},
+                                  {"x-name\nx-smuggled", "1"},
+                                  {"x-b", "2"}});
+  codec_.newStream(decoder_).encodeHeaders(head, true);
+  EXPECT_EQ(output_.bytes(), "GET / HTTP/1.1\r\nhost: backend.example\r\nx-a: 1\r\nx-b: 2\r\n\r\n");
+}
+
+TEST_F(H1ClientCodecTest, AuthorityThatWouldAddLinesIsNotWrittenAsHost) {
+  RequestHead head = requestHead("GET", "/", {{"x-a", "1"}});
+  head.authority = "backend\r\nx-smuggled: 1";
+  codec_.newStream(decoder_).encodeHeaders(head, true);
+  EXPECT_EQ(output_.bytes(), "GET / HTTP/1.1\r\nx-a: 1\r\n\r\n");
+}
+
 TEST_F(H1ClientCodecTest, EarlyResponseWhileRequestBodyPendingIsNotReusable) {
   RequestEncoder& encoder = codec_.newStream(decoder_);
   encoder.encodeHeaders(requestHead("POST", "/", {{"content-length", "10"}}), false);

@@ -608,6 +608,42 @@ TEST_F(H1ServerCodecTest, FieldsThatWouldBreakFramingAreNotWritten) {
   EXPECT_EQ(output_.bytes(), "HTTP/1.1 200 OK\r\nx-good: fine\r\ncontent-length: 0\r\n\r\n");
 }
 
+// Whatever set them (configuration, a filter, a local reply), a CR, LF or NUL in a
+// name or value never reaches the wire: the field is left out, the rest is written.
+TEST_F(H1ServerCodecTest, NoFieldCanAddLinesToAnyResponseHead) {
+  const std::vector<HeaderEntry> fields = {{"x-a", "1"},
+                                           {"x-lf", "a\nset-cookie: evil"},
+                                           {"x-cr", "a\rb"},
+                                           {"x-nul", std::string("a\0b", 3)},
+                                           {"x-name\r\nset-cookie", "evil"},
+                                           {"x-b", "2"}};
+  ASSERT_TRUE(dispatch("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\n").ok);
+  encoder(0).encodeHeaders(responseHead(103, fields), false);
+  ASSERT_TRUE(dispatch("x").ok);
+  encoder(0).encodeHeaders(responseHead(200, fields), true);
+  EXPECT_EQ(output_.bytes(),
+            "HTTP/1.1 103 Unknown\r\nx-a: 1\r\nx-b: 2\r\n\r\n"
+            "HTTP/1.1 200 OK\r\nx-a: 1\r\nx-b: 2\r\ncontent-length: 0\r\n\r\n");
+
+  ASSERT_TRUE(codec().resume().ok);
+  ASSERT_TRUE(dispatch("GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: "
+                       "websocket\r\n\r\n")
+                  .ok);
+  output_.clear();
+  encoder(1).encodeHeaders(responseHead(101, fields), false);
+  EXPECT_EQ(output_.bytes(), "HTTP/1.1 101 Switching Protocols\r\nx-a: 1\r\nx-b: 2\r\n\r\n");
+}
+
+TEST_F(H1ServerCodecTest, CloseTokenInAnyConnectionFieldCloses) {
+  ASSERT_TRUE(dispatch(kSimpleGet).ok);
+  encoder(0).encodeHeaders(
+      responseHead(200, {{"connection", "keep-alive"}, {"x-a", "b"}, {"connection", "x, Close"}}),
+      true);
+  EXPECT_EQ(output_.bytes(),
+            "HTTP/1.1 200 OK\r\nx-a: b\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+  EXPECT_TRUE(codec().closeAfterResponse());
+}
+
 // ---- Connection management ----
 
 TEST_F(H1ServerCodecTest, ConnectionCloseRequestClosesAndIgnoresPipelinedBytes) {
