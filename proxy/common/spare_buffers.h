@@ -16,8 +16,17 @@ inline constexpr size_t kMaxKept = 256;
 // through a kept buffer, and the list never holds more than a few MiB.
 inline constexpr size_t kMaxKeptCapacity = 512 * 1024;
 inline constexpr size_t kMaxKeptBytes = 4 * 1024 * 1024;
-inline thread_local std::vector<std::string> spares;
-inline thread_local size_t kept_bytes = 0;
+struct Kept {
+  std::vector<std::string> buffers;
+  size_t bytes = 0;  // their capacity in all
+};
+
+// One access to the thread-local per operation: each access to a thread_local with a
+// destructor goes through its initialisation wrapper.
+inline Kept& kept() {
+  thread_local Kept k;
+  return k;
+}
 
 inline bool onHeap(const std::string& buffer) {
   return buffer.capacity() > std::string().capacity();
@@ -30,22 +39,25 @@ inline void give(std::string& buffer) {
     buffer.clear();
     return;
   }
-  if (spares.size() < kMaxKept && buffer.capacity() <= kMaxKeptCapacity &&
-      kept_bytes + buffer.capacity() <= kMaxKeptBytes) {
-    if (spares.capacity() == 0) spares.reserve(kMaxKept);
-    kept_bytes += buffer.capacity();
+  Kept& k = kept();
+  if (k.buffers.size() < kMaxKept && buffer.capacity() <= kMaxKeptCapacity &&
+      k.bytes + buffer.capacity() <= kMaxKeptBytes) {
+    if (k.buffers.capacity() == 0) k.buffers.reserve(kMaxKept);
+    k.bytes += buffer.capacity();
     buffer.clear();
-    spares.push_back(std::move(buffer));
+    k.buffers.push_back(std::move(buffer));
   }
   std::string().swap(buffer);
 }
 
 // Gives an empty buffer without heap storage a kept one, if there is any.
 inline void take(std::string& buffer) {
-  if (onHeap(buffer) || !buffer.empty() || spares.empty()) return;
-  buffer.swap(spares.back());
-  spares.pop_back();
-  kept_bytes -= buffer.capacity();
+  if (onHeap(buffer) || !buffer.empty()) return;
+  Kept& k = kept();
+  if (k.buffers.empty()) return;
+  buffer.swap(k.buffers.back());
+  k.buffers.pop_back();
+  k.bytes -= buffer.capacity();
 }
 
 }  // namespace remora::spare_buffers

@@ -14,8 +14,8 @@ namespace {
 class SpareBuffersTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    spares.clear();
-    kept_bytes = 0;
+    kept().buffers.clear();
+    kept().bytes = 0;
   }
 };
 
@@ -31,8 +31,8 @@ TEST_F(SpareBuffersTest, GivenStorageGoesToTheNextEmptyBuffer) {
   EXPECT_EQ(next.data(), storage);
   EXPECT_TRUE(next.empty());
   EXPECT_GE(next.capacity(), 1000u);
-  EXPECT_TRUE(spares.empty());
-  EXPECT_EQ(kept_bytes, 0u);
+  EXPECT_TRUE(kept().buffers.empty());
+  EXPECT_EQ(kept().bytes, 0u);
 }
 
 TEST_F(SpareBuffersTest, TakeLeavesABufferWithContentOrStorageAlone) {
@@ -41,27 +41,27 @@ TEST_F(SpareBuffersTest, TakeLeavesABufferWithContentOrStorageAlone) {
   std::string with_content = "abc";
   take(with_content);
   EXPECT_EQ(with_content, "abc");
-  EXPECT_EQ(spares.size(), 1u);
+  EXPECT_EQ(kept().buffers.size(), 1u);
 
   std::string with_storage;
   with_storage.reserve(100);
   const char* own = with_storage.data();
   take(with_storage);
   EXPECT_EQ(with_storage.data(), own);
-  EXPECT_EQ(spares.size(), 1u);
+  EXPECT_EQ(kept().buffers.size(), 1u);
 }
 
 TEST_F(SpareBuffersTest, SmallStringsAndOversizedBuffersAreNotKept) {
   std::string small = "short";
   give(small);
   EXPECT_TRUE(small.empty());
-  EXPECT_TRUE(spares.empty());
+  EXPECT_TRUE(kept().buffers.empty());
 
   std::string huge(kMaxKeptCapacity + 1, 'x');
   give(huge);
   EXPECT_FALSE(onHeap(huge));
-  EXPECT_TRUE(spares.empty());
-  EXPECT_EQ(kept_bytes, 0u);
+  EXPECT_TRUE(kept().buffers.empty());
+  EXPECT_EQ(kept().bytes, 0u);
 }
 
 TEST_F(SpareBuffersTest, KeptBytesStayWithinThePerThreadBound) {
@@ -72,18 +72,18 @@ TEST_F(SpareBuffersTest, KeptBytesStayWithinThePerThreadBound) {
     give(buffer);
     EXPECT_FALSE(onHeap(buffer));
   }
-  EXPECT_LE(kept_bytes, kMaxKeptBytes);
-  EXPECT_LT(spares.size(), fit + 3);
-  EXPECT_GE(spares.size(), fit - 1);
+  EXPECT_LE(kept().bytes, kMaxKeptBytes);
+  EXPECT_LT(kept().buffers.size(), fit + 3);
+  EXPECT_GE(kept().buffers.size(), fit - 1);
 }
 
 TEST_F(SpareBuffersTest, EachThreadHasItsOwnSpares) {
   std::string drained(1000, 'x');
   give(drained);
   size_t seen_on_other_thread = 1;
-  std::thread([&] { seen_on_other_thread = spares.size(); }).join();
+  std::thread([&] { seen_on_other_thread = kept().buffers.size(); }).join();
   EXPECT_EQ(seen_on_other_thread, 0u);
-  EXPECT_EQ(spares.size(), 1u);
+  EXPECT_EQ(kept().buffers.size(), 1u);
 }
 
 }  // namespace
