@@ -37,8 +37,40 @@ bool HeaderBlockScanner::RequestLineShape::accept(std::string_view segment) {
   return true;
 }
 
+bool HeaderBlockScanner::startsWithValidBlock(std::string_view data) const {
+  const char* const begin = data.data();
+  const char* const end = begin + data.size();
+  if (data.empty() || *begin == ' ' || *begin == '\t') return false;
+  RequestLineShape request_line;
+  bool first_line = true;
+  for (const char* line = begin; line != end;) {
+    const char* lf =
+        static_cast<const char*>(std::memchr(line, '\n', static_cast<size_t>(end - line)));
+    if (lf == nullptr || lf == line || lf[-1] != '\r') return false;
+    if (lf == line + 1) {
+      // Empty lines before a start line count towards the limit: left to scan().
+      if (first_line && kind_ != Kind::Trailers) return false;
+      // Every line before this one ended within the limit.
+      return static_cast<size_t>(line - begin) <= max_bytes_;
+    }
+    if (first_line && kind_ == Kind::RequestHead &&
+        (!request_line.accept({line, static_cast<size_t>(lf - line)}) ||
+         !request_line.complete())) {
+      return false;
+    }
+    first_line = false;
+    line = lf + 1;
+    if (line == end || *line == ' ' || *line == '\t') return false;
+  }
+  return false;
+}
+
 HeaderBlockScanner::Status HeaderBlockScanner::scan(std::string_view data) {
   if (!active_) return Status::Done;
+  if (position_.bytes == 0 && position_.line_length == 0 && startsWithValidBlock(data)) {
+    active_ = false;
+    return Status::Done;
+  }
   Position at = position_;
   const bool request_head = kind_ == Kind::RequestHead;
   const char* p = data.data();

@@ -51,6 +51,10 @@ class HeaderBlockScanner {
   };
 
   Status fail(int status, std::string_view details);
+  // The usual case, a whole block at the start of `data` that passes every check, in
+  // one lean pass; false leaves `data` to the exact line-by-line scan (which then finds
+  // what is wrong, or the block's end in a later read).
+  bool startsWithValidBlock(std::string_view data) const;
 
   Kind kind_ = Kind::RequestHead;
   bool active_ = false;

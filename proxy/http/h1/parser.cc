@@ -141,10 +141,14 @@ void Parser::appendPiece(std::string_view piece, std::string_view& whole, std::s
 }
 
 void Parser::keepPendingPieces() {
-  field_.append(pending_field_);
-  pending_field_ = {};
-  value_.append(pending_value_);
-  pending_value_ = {};
+  if (!pending_field_.empty()) {
+    field_.append(pending_field_);
+    pending_field_ = {};
+  }
+  if (!pending_value_.empty()) {
+    value_.append(pending_value_);
+    pending_value_ = {};
+  }
 }
 
 int Parser::commitField() {
