@@ -110,21 +110,27 @@ HeaderMap& HeaderMap::operator=(HeaderMap&& other) noexcept {
   return *this;
 }
 
-void HeaderMap::add(std::string_view name, std::string_view value) {
-  if (size_ == entries_.size()) {
-    if (entries_.capacity() == 0 && !spare_slot_sets.empty()) {
-      entries_.swap(spare_slot_sets.back());
-      spare_slot_sets.pop_back();
-      if (size_ < entries_.size()) return add(name, value);
-    }
-    // Most heads have under 16 fields: one allocation instead of five regrowths.
-    if (entries_.capacity() == 0) entries_.reserve(16);
-    entries_.emplace_back();
+void HeaderMap::makeRoomForOneMore() {
+  if (entries_.capacity() == 0 && !spare_slot_sets.empty()) {
+    entries_.swap(spare_slot_sets.back());
+    spare_slot_sets.pop_back();
+    if (size_ < entries_.size()) return;
   }
+  // Most heads have under 16 fields: one allocation instead of five regrowths.
+  if (entries_.capacity() == 0) entries_.reserve(16);
+  entries_.emplace_back();
+}
+
+void HeaderMap::add(std::string_view name, std::string_view value) {
+  if (size_ == entries_.size()) makeRoomForOneMore();
   HeaderEntry& e = entries_[size_++];
-  e.name.assign(name);
+  // clear() + append() skip assign()'s checks for overlapping storage: a slot never
+  // holds the bytes being added.
+  e.name.clear();
+  e.name.append(name);
   lowerInPlace(e.name.data(), e.name.size());
-  e.value.assign(value);
+  e.value.clear();
+  e.value.append(value);
 }
 
 void HeaderMap::releaseSlots() {

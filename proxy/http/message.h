@@ -17,6 +17,12 @@ struct HeaderEntry {
   std::string value;
 };
 
+// Member-wise: std::swap's three moves copy short strings three times over.
+inline void swap(HeaderEntry& a, HeaderEntry& b) noexcept {
+  a.name.swap(b.name);
+  a.value.swap(b.value);
+}
+
 // Removed fields keep their strings as spare slots that later add()s refill, and a move
 // assignment swaps the two maps: a map that is cleared and refilled for every request
 // (codecs, recycled streams) stops allocating once its slots are large enough.
@@ -68,13 +74,15 @@ class HeaderMap {
     size_t kept = from;
     for (size_t i = from; i < size_; ++i) {
       if (predicate(std::as_const(entries_[i]))) continue;
-      if (i != kept) std::swap(entries_[kept], entries_[i]);
+      if (i != kept) swap(entries_[kept], entries_[i]);
       ++kept;
     }
     const size_t removed = size_ - kept;
     size_ = kept;
     return removed;
   }
+  // Out of line: add() needs it only when every slot is live.
+  [[gnu::noinline]] void makeRoomForOneMore();
   // Index of the first live field named `name` (any case) at or after `from`, or size_.
   size_t find(std::string_view name, size_t from = 0) const;
 

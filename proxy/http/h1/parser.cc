@@ -130,11 +130,7 @@ int Parser::failInCallback(int status, std::string_view details) {
   return -1;
 }
 
-void Parser::appendPiece(std::string_view piece, std::string_view& whole, std::string& copy) {
-  if (copy.empty() && whole.empty()) {
-    whole = piece;
-    return;
-  }
+void Parser::joinPiece(std::string_view piece, std::string_view& whole, std::string& copy) {
   copy.append(whole);
   copy.append(piece);
   whole = {};

@@ -107,7 +107,16 @@ class Parser {
 
   // Adds a piece of a field name or value: a piece that is the whole of it (the usual
   // case) is only pointed at; pieces of one split across reads are joined in `copy`.
-  static void appendPiece(std::string_view piece, std::string_view& whole, std::string& copy);
+  static void appendPiece(std::string_view piece, std::string_view& whole, std::string& copy) {
+    if (copy.empty() && whole.empty()) {
+      whole = piece;
+    } else {
+      joinPiece(piece, whole, copy);
+    }
+  }
+  // Out of line so that the usual whole piece costs no register saves.
+  [[gnu::noinline]] static void joinPiece(std::string_view piece, std::string_view& whole,
+                                          std::string& copy);
   // Copies what `pending_field_` and `pending_value_` point at before the buffer they
   // point into goes away at the end of an execute.
   void keepPendingPieces();

@@ -131,6 +131,17 @@ TEST(HeaderMapTest, GetJoinedJoinsEveryValueOfTheName) {
   EXPECT_EQ(map.count("via"), 2u);
 }
 
+TEST(HeaderEntryTest, SwapExchangesNamesAndValuesShortOrLong) {
+  const std::string long_value(40, 'v');
+  HeaderEntry a{"a", long_value};
+  HeaderEntry b{"b-longer-than-the-inline-buffer", "1"};
+  swap(a, b);
+  EXPECT_EQ(a.name, "b-longer-than-the-inline-buffer");
+  EXPECT_EQ(a.value, "1");
+  EXPECT_EQ(b.name, "a");
+  EXPECT_EQ(b.value, long_value);
+}
+
 TEST(HeaderMapTest, MoveAssignmentLeavesTheSourceEmptyAndUsable) {
   HeaderMap target;
   target.add("old", "value");
