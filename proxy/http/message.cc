@@ -124,13 +124,9 @@ void HeaderMap::makeRoomForOneMore() {
 void HeaderMap::add(std::string_view name, std::string_view value) {
   if (size_ == entries_.size()) makeRoomForOneMore();
   HeaderEntry& e = entries_[size_++];
-  // clear() + append() skip assign()'s checks for overlapping storage: a slot never
-  // holds the bytes being added.
-  e.name.clear();
-  e.name.append(name);
+  e.name.assign(name);
   lowerInPlace(e.name.data(), e.name.size());
-  e.value.clear();
-  e.value.append(value);
+  e.value.assign(value);
 }
 
 void HeaderMap::releaseSlots() {
