@@ -50,14 +50,29 @@ bool requestWantsClose(const RequestHead& request) {
   return request.protocol == Protocol::Http10 && !hasToken(connection, "keep-alive");
 }
 
+namespace {
+// Names are stored lower-case, so plain comparisons do; the length picks the candidate.
+bool isHopByHop(const HeaderEntry& e, bool keep_upgrade) {
+  const std::string_view n = e.name;
+  switch (n.size()) {
+    case 2:
+      return n == "te" && !equalsIgnoreCase(trim(e.value), "trailers");
+    case 7:
+      return n == "upgrade" && !keep_upgrade;
+    case 10:
+      return n == "connection" || n == "keep-alive";
+    case 16:
+      return n == "proxy-connection";
+    case 17:
+      return n == "transfer-encoding";
+    default:
+      return false;
+  }
+}
+}  // namespace
+
 void removeHopByHopHeaders(HeaderMap& headers, bool keep_upgrade) {
-  // Names are stored lower-case, so plain comparisons do; one pass over the map.
-  headers.removeIf([keep_upgrade](const HeaderEntry& e) {
-    const std::string_view n = e.name;
-    return n == "connection" || n == "keep-alive" || n == "proxy-connection" ||
-           n == "transfer-encoding" || (n == "upgrade" && !keep_upgrade) ||
-           (n == "te" && !equalsIgnoreCase(trim(e.value), "trailers"));
-  });
+  headers.removeIf([keep_upgrade](const HeaderEntry& e) { return isHopByHop(e, keep_upgrade); });
   if (keep_upgrade) headers.add("connection", "upgrade");
 }
 

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,6 +16,12 @@ struct HeaderEntry {
   std::string name;
   std::string value;
 };
+
+// Member-wise: std::swap's three moves copy short strings three times over.
+inline void swap(HeaderEntry& a, HeaderEntry& b) noexcept {
+  a.name.swap(b.name);
+  a.value.swap(b.value);
+}
 
 // Removed fields keep their strings as spare slots that later add()s refill, and a move
 // assignment swaps the two maps: a map that is cleared and refilled for every request
@@ -36,8 +41,11 @@ class HeaderMap {
   void set(std::string_view name, std::string_view value);
   // Returns how many fields were removed.
   size_t remove(std::string_view name);
-  // One pass for several names at once.
-  size_t removeIf(const std::function<bool(const HeaderEntry&)>& predicate);
+  // One pass for several names at once; `predicate` takes a const HeaderEntry&.
+  template <typename Predicate>
+  size_t removeIf(Predicate&& predicate) {
+    return removeMatching(0, predicate);
+  }
   // First value of the field, or nullptr.
   const std::string* get(std::string_view name) const;
   // All values of the field joined with ", " (RFC 9110 5.3), empty if absent.
@@ -59,8 +67,24 @@ class HeaderMap {
   auto end() const { return entries_.cbegin() + static_cast<std::ptrdiff_t>(size_); }
 
  private:
+  // Moves the live fields matching `predicate` behind the live range, keeping the order
+  // of the others (swaps, so the removed strings stay as spare slots).
   template <typename Predicate>
-  size_t removeMatching(size_t from, Predicate predicate);
+  size_t removeMatching(size_t from, Predicate& predicate) {
+    size_t kept = from;
+    for (size_t i = from; i < size_; ++i) {
+      if (predicate(std::as_const(entries_[i]))) continue;
+      if (i != kept) swap(entries_[kept], entries_[i]);
+      ++kept;
+    }
+    const size_t removed = size_ - kept;
+    size_ = kept;
+    return removed;
+  }
+  // Out of line: add() needs it only when every slot is live.
+  [[gnu::noinline]] void makeRoomForOneMore();
+  // Index of the first live field named `name` (any case) at or after `from`, or size_.
+  size_t find(std::string_view name, size_t from = 0) const;
 
   // Fields [0, size_) are live; the rest are spare slots.
   std::vector<HeaderEntry> entries_;
@@ -69,6 +93,7 @@ class HeaderMap {
 
 // Lower-cases ASCII in place.
 void toLowerAscii(std::string& s);
+// ASCII case-insensitive; other bytes must match exactly.
 bool equalsIgnoreCase(std::string_view a, std::string_view b);
 
 enum class Protocol : uint8_t { Http10, Http11, Http2 };

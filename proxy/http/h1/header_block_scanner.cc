@@ -20,74 +20,109 @@ HeaderBlockScanner::Status HeaderBlockScanner::fail(int status, std::string_view
   return Status::Error;
 }
 
-bool HeaderBlockScanner::checkRequestLineBytes(std::string_view segment) {
+bool HeaderBlockScanner::RequestLineShape::accept(std::string_view segment) {
   for (const char c : segment) {
-    if (c == ' ') {
-      if (request_line_previous_space_ || ++request_line_spaces_ > 2) return false;
-      request_line_previous_space_ = true;
+    // Most bytes are none of the three: one comparison to rule them out.
+    if (static_cast<unsigned char>(c) > ' ') {
+      previous_space = false;
+    } else if (c == ' ') {
+      if (previous_space || ++spaces > 2) return false;
+      previous_space = true;
     } else if (c == '\t') {
       return false;
     } else if (c != '\r') {
-      request_line_previous_space_ = false;
+      previous_space = false;
     }
   }
   return true;
 }
 
-bool HeaderBlockScanner::requestLineComplete() const {
-  return request_line_spaces_ == 2 && !request_line_previous_space_;
+bool HeaderBlockScanner::startsWithValidBlock(std::string_view data) const {
+  const char* const begin = data.data();
+  const char* const end = begin + data.size();
+  if (data.empty() || *begin == ' ' || *begin == '\t') return false;
+  RequestLineShape request_line;
+  bool first_line = true;
+  for (const char* line = begin; line != end;) {
+    const char* lf =
+        static_cast<const char*>(std::memchr(line, '\n', static_cast<size_t>(end - line)));
+    if (lf == nullptr || lf == line || lf[-1] != '\r') return false;
+    if (lf == line + 1) {
+      // Empty lines before a start line count towards the limit: left to scan().
+      if (first_line && kind_ != Kind::Trailers) return false;
+      // Every line before this one ended within the limit.
+      return static_cast<size_t>(line - begin) <= max_bytes_;
+    }
+    if (first_line && kind_ == Kind::RequestHead &&
+        (!request_line.accept({line, static_cast<size_t>(lf - line)}) ||
+         !request_line.complete())) {
+      return false;
+    }
+    first_line = false;
+    line = lf + 1;
+    if (line == end || *line == ' ' || *line == '\t') return false;
+  }
+  return false;
 }
 
 HeaderBlockScanner::Status HeaderBlockScanner::scan(std::string_view data) {
   if (!active_) return Status::Done;
-  size_t i = 0;
-  while (i < data.size()) {
-    if (at_line_start_) {
-      at_line_start_ = false;
-      const char first = data[i];
-      if (first == ' ' || first == '\t') {
+  if (position_.bytes == 0 && position_.line_length == 0 && startsWithValidBlock(data)) {
+    active_ = false;
+    return Status::Done;
+  }
+  Position at = position_;
+  const bool request_head = kind_ == Kind::RequestHead;
+  const char* p = data.data();
+  const char* const end = p + data.size();
+  while (p != end) {
+    if (at.at_line_start) {
+      at.at_line_start = false;
+      if (*p == ' ' || *p == '\t') {
         // After a field line this is a continuation (obs-fold, RFC 9112 5.2); before
         // any, a start line or trailer section beginning with whitespace.
-        return fail(400, lines_ > 0 ? details::kObsFold : details::kCodecError);
+        return fail(400, at.lines > 0 ? details::kObsFold : details::kCodecError);
       }
     }
-    const void* lf = std::memchr(data.data() + i, '\n', data.size() - i);
-    const size_t end = lf != nullptr
-                           ? static_cast<size_t>(static_cast<const char*>(lf) - data.data())
-                           : data.size();
-    const std::string_view segment = data.substr(i, end - i);
-    if (kind_ == Kind::RequestHead && lines_ == 0 && !checkRequestLineBytes(segment)) {
+    const char* lf = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    const char* const segment_end = lf != nullptr ? lf : end;
+    const std::string_view segment(p, static_cast<size_t>(segment_end - p));
+    if (request_head && at.lines == 0 && !at.request_line.accept(segment)) {
       return fail(400, details::kCodecError);
     }
-    if (!segment.empty()) previous_ = segment.back();
-    line_length_ += segment.size();
-    const size_t line_without_cr = line_length_ - (previous_ == '\r' ? 1 : 0);
-    if (bytes_ + line_without_cr > max_bytes_) return fail(431, details::kHeadersTooLarge);
-    if (lf == nullptr) return Status::NeedMore;
+    if (!segment.empty()) at.previous = segment.back();
+    at.line_length += segment.size();
+    const size_t line_without_cr = at.line_length - (at.previous == '\r' ? 1 : 0);
+    if (at.bytes + line_without_cr > max_bytes_) return fail(431, details::kHeadersTooLarge);
+    if (lf == nullptr) {
+      position_ = at;
+      return Status::NeedMore;
+    }
 
-    if (previous_ != '\r') return fail(400, details::kBareLineFeed);
-    const bool empty_line = line_length_ == 1;
-    bytes_ += line_length_ + 1;
-    line_length_ = 0;
-    previous_ = '\n';
-    at_line_start_ = true;
-    i = end + 1;
+    if (at.previous != '\r') return fail(400, details::kBareLineFeed);
+    const bool empty_line = at.line_length == 1;
+    at.bytes += at.line_length + 1;
+    at.line_length = 0;
+    at.previous = '\n';
+    at.at_line_start = true;
+    p = lf + 1;
     if (empty_line) {
       // RFC 9112 2.2: empty lines before a start line are ignored (they still count
       // towards the limit so a peer cannot stream them forever).
-      if (lines_ == 0 && kind_ != Kind::Trailers) {
-        if (bytes_ > max_bytes_) return fail(431, details::kHeadersTooLarge);
+      if (at.lines == 0 && kind_ != Kind::Trailers) {
+        if (at.bytes > max_bytes_) return fail(431, details::kHeadersTooLarge);
         continue;
       }
       active_ = false;
       return Status::Done;
     }
-    if (bytes_ > max_bytes_) return fail(431, details::kHeadersTooLarge);
-    if (kind_ == Kind::RequestHead && lines_ == 0 && !requestLineComplete()) {
+    if (at.bytes > max_bytes_) return fail(431, details::kHeadersTooLarge);
+    if (request_head && at.lines == 0 && !at.request_line.complete()) {
       return fail(400, details::kCodecError);
     }
-    ++lines_;
+    ++at.lines;
   }
+  position_ = at;
   return Status::NeedMore;
 }
 

@@ -29,23 +29,37 @@ class HeaderBlockScanner {
   std::string_view errorDetails() const { return error_details_; }
 
  private:
-  Status fail(int status, std::string_view details);
   // Request-line shape: method SP target SP version, single spaces, no tabs.
-  bool checkRequestLineBytes(std::string_view segment);
-  bool requestLineComplete() const;
+  struct RequestLineShape {
+    uint8_t spaces = 0;
+    // The last byte other than CR was a space.
+    bool previous_space = false;
+
+    bool accept(std::string_view segment);
+    bool complete() const { return spaces == 2 && !previous_space; }
+  };
+  // Where a block stands between two reads; scan() works on a copy in registers.
+  struct Position {
+    size_t bytes = 0;
+    // Lines that were not empty; the first one is the start line (none for trailers).
+    size_t lines = 0;
+    // Bytes of the current line so far, CR included, LF excluded.
+    size_t line_length = 0;
+    char previous = '\n';
+    bool at_line_start = true;
+    RequestLineShape request_line;
+  };
+
+  Status fail(int status, std::string_view details);
+  // The usual case, a whole block at the start of `data` that passes every check, in
+  // one lean pass; false leaves `data` to the exact line-by-line scan (which then finds
+  // what is wrong, or the block's end in a later read).
+  bool startsWithValidBlock(std::string_view data) const;
 
   Kind kind_ = Kind::RequestHead;
   bool active_ = false;
   size_t max_bytes_ = 0;
-  size_t bytes_ = 0;
-  // Lines that were not empty; the first one is the start line (none for trailers).
-  size_t lines_ = 0;
-  // Bytes of the current line so far, CR included, LF excluded.
-  size_t line_length_ = 0;
-  char previous_ = '\n';
-  bool at_line_start_ = true;
-  uint8_t request_line_spaces_ = 0;
-  bool request_line_previous_space_ = false;
+  Position position_;
   int error_status_ = 0;
   std::string_view error_details_;
 };

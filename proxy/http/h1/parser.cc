@@ -6,11 +6,12 @@ namespace remora::http::h1 {
 
 namespace {
 
+bool isOws(char c) { return c == ' ' || c == '\t'; }
+
 std::string_view trimOws(std::string_view s) {
-  const size_t first = s.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  const size_t last = s.find_last_not_of(" \t");
-  return s.substr(first, last - first + 1);
+  while (!s.empty() && isOws(s.front())) s.remove_prefix(1);
+  while (!s.empty() && isOws(s.back())) s.remove_suffix(1);
+  return s;
 }
 
 // Calls `visit` with each non-empty, OWS-trimmed element of a comma-separated list.
@@ -80,6 +81,7 @@ Parser::Outcome Parser::execute(std::string_view data) {
       return {Stop::Error, offset};
     }
     const llhttp_errno_t result = llhttp_execute(&parser_, rest.data(), rest.size());
+    keepPendingPieces();
     flushHeldBody();
     if (result == HPE_OK) return {Stop::NeedMore, data.size()};
     if (failed_in_callback_) return {Stop::Error, offset};
@@ -102,6 +104,8 @@ Parser::Outcome Parser::execute(std::string_view data) {
 void Parser::startNextMessage() {
   llhttp_resume(&parser_);
   url_.clear();
+  pending_field_ = {};
+  pending_value_ = {};
   field_.clear();
   value_.clear();
   headers_.clear();
@@ -126,11 +130,31 @@ int Parser::failInCallback(int status, std::string_view details) {
   return -1;
 }
 
+void Parser::joinPiece(std::string_view piece, std::string_view& whole, std::string& copy) {
+  copy.append(whole);
+  copy.append(piece);
+  whole = {};
+}
+
+void Parser::keepPendingPieces() {
+  if (!pending_field_.empty()) {
+    field_.append(pending_field_);
+    pending_field_ = {};
+  }
+  if (!pending_value_.empty()) {
+    value_.append(pending_value_);
+    pending_value_ = {};
+  }
+}
+
 int Parser::commitField() {
-  if (field_.empty()) return failInCallback(400, details::kInvalidCharacters);
+  const std::string_view name = fieldName();
+  if (name.empty()) return failInCallback(400, details::kInvalidCharacters);
   HeaderMap& target = in_trailers_ ? trailers_ : headers_;
   if (target.size() >= limits_.max_fields) return failInCallback(431, details::kTooManyHeaders);
-  target.add(field_, trimOws(value_));
+  target.add(name, trimOws(value_.empty() ? pending_value_ : value_));
+  pending_field_ = {};
+  pending_value_ = {};
   field_.clear();
   value_.clear();
   return 0;
@@ -142,7 +166,7 @@ CodecError Parser::translateLlhttpError(llhttp_errno_t error) const {
       return {400, std::string(details::kInvalidCharacters)};
     case HPE_UNEXPECTED_CONTENT_LENGTH: {
       const bool with_transfer_encoding =
-          headers_.has("transfer-encoding") || equalsIgnoreCase(field_, "transfer-encoding");
+          headers_.has("transfer-encoding") || equalsIgnoreCase(fieldName(), "transfer-encoding");
       return {400, std::string(with_transfer_encoding ? details::kContentLengthAndChunked
                                                       : details::kDuplicateContentLength)};
     }
@@ -176,12 +200,14 @@ int Parser::onUrl(llhttp_t* parser, const char* at, size_t length) {
 }
 
 int Parser::onHeaderField(llhttp_t* parser, const char* at, size_t length) {
-  self(parser).field_.append(at, length);
+  Parser& p = self(parser);
+  appendPiece({at, length}, p.pending_field_, p.field_);
   return 0;
 }
 
 int Parser::onHeaderValue(llhttp_t* parser, const char* at, size_t length) {
-  self(parser).value_.append(at, length);
+  Parser& p = self(parser);
+  appendPiece({at, length}, p.pending_value_, p.value_);
   return 0;
 }
 

@@ -105,6 +105,22 @@ class Parser {
   static int onChunkHeader(llhttp_t* parser);
   static int onMessageComplete(llhttp_t* parser);
 
+  // Adds a piece of a field name or value: a piece that is the whole of it (the usual
+  // case) is only pointed at; pieces of one split across reads are joined in `copy`.
+  static void appendPiece(std::string_view piece, std::string_view& whole, std::string& copy) {
+    if (copy.empty() && whole.empty()) {
+      whole = piece;
+    } else {
+      joinPiece(piece, whole, copy);
+    }
+  }
+  // Out of line so that the usual whole piece costs no register saves.
+  [[gnu::noinline]] static void joinPiece(std::string_view piece, std::string_view& whole,
+                                          std::string& copy);
+  // Copies what `pending_field_` and `pending_value_` point at before the buffer they
+  // point into goes away at the end of an execute.
+  void keepPendingPieces();
+  std::string_view fieldName() const { return field_.empty() ? pending_field_ : field_; }
   int commitField();
   int failInCallback(int status, std::string_view details);
   CodecError translateLlhttpError(llhttp_errno_t error) const;
@@ -117,6 +133,10 @@ class Parser {
   HeaderBlockScanner scanner_;
 
   std::string url_;
+  // The field being parsed: either the pending_ view into the buffer being executed,
+  // or (once split across reads) the string; never both.
+  std::string_view pending_field_;
+  std::string_view pending_value_;
   std::string field_;
   std::string value_;
   HeaderMap headers_;

@@ -182,6 +182,41 @@ TEST_F(H1ServerCodecTest, EverySplitPointGivesTheSameRequest) {
   }
 }
 
+TEST_F(H1ServerCodecTest, MixedCaseFieldsSplitAcrossReadsAreStoredLowerCase) {
+  const std::string request =
+      "GET / HTTP/1.1\r\nHost: a\r\nX-MiXeD-CaSe-Field-Name: Value With  Spaces \r\n"
+      "ACCEPT:*/*\r\n\r\n";
+  const std::string_view whole(request);
+  for (size_t split = 0; split <= whole.size(); ++split) {
+    RecordingServerCallbacks callbacks;
+    ServerConnection codec(output_, callbacks, {});
+    ASSERT_TRUE(codec.dispatch(whole.substr(0, split)).ok) << split;
+    ASSERT_TRUE(codec.dispatch(whole.substr(split)).ok) << split;
+    ASSERT_EQ(callbacks.streamCount(), 1u) << split;
+    EXPECT_EQ(testing::describeFields(callbacks.stream(0).head().headers),
+              "host=a,x-mixed-case-field-name=Value With  Spaces,accept=*/*")
+        << split;
+  }
+}
+
+// Three reads: the middle one holds only part of a name or value, which is joined with
+// the part before it and the part after it.
+TEST_F(H1ServerCodecTest, FieldInThreePiecesIsJoined) {
+  const std::string_view request = "GET / HTTP/1.1\r\nHost: a\r\nX-Long-Name: long value\r\n\r\n";
+  const size_t name = request.find("X-Long");
+  const size_t value = request.find("long value");
+  for (const size_t first : {name + 2, value + 2}) {
+    RecordingServerCallbacks callbacks;
+    ServerConnection codec(output_, callbacks, {});
+    ASSERT_TRUE(codec.dispatch(request.substr(0, first)).ok);
+    ASSERT_TRUE(codec.dispatch(request.substr(first, 3)).ok);
+    ASSERT_TRUE(codec.dispatch(request.substr(first + 3)).ok);
+    ASSERT_EQ(callbacks.streamCount(), 1u);
+    EXPECT_EQ(testing::describeFields(callbacks.stream(0).head().headers),
+              "host=a,x-long-name=long value");
+  }
+}
+
 // ---- Pipelining ----
 
 TEST_F(H1ServerCodecTest, PipelinedRequestWaitsForResume) {

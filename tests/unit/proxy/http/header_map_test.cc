@@ -69,6 +69,79 @@ TEST(HeaderMapTest, RemoveIfCountsAndRemovesMatches) {
   EXPECT_EQ(fields(map), (std::vector<std::string>{"keep=1"}));
 }
 
+TEST(HeaderMapTest, RemoveIfTakesANamedPredicate) {
+  HeaderMap map;
+  map.add("keep", "1");
+  map.add("drop", "2");
+  const auto drop = [](const HeaderEntry& e) { return e.name == "drop"; };
+  EXPECT_EQ(map.removeIf(drop), 1u);
+  EXPECT_EQ(map.removeIf(drop), 0u);
+  EXPECT_EQ(fields(map), (std::vector<std::string>{"keep=1"}));
+}
+
+// Names of 1 to 20 bytes take every path of the word-at-a-time comparison and
+// lower-casing (byte by byte, 4-byte and 8-byte words, overlapping last word).
+TEST(HeaderMapTest, NamesOfEveryLengthAreStoredLowerCaseAndFoundInAnyCase) {
+  const std::string upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  for (size_t length = 1; length <= 20; ++length) {
+    const std::string name = upper.substr(length % 7, length);
+    std::string lower = name;
+    for (char& c : lower) c = static_cast<char>(c + 32);
+    std::string mixed = lower;
+    for (size_t i = 0; i < mixed.size(); i += 2) mixed[i] = name[i];
+    HeaderMap map;
+    map.add("x", "0");
+    map.add(name, "1");
+    EXPECT_EQ(map.begin()[1].name, lower) << length;
+    ASSERT_NE(map.get(mixed), nullptr) << length;
+    EXPECT_EQ(*map.get(mixed), "1") << length;
+    EXPECT_EQ(map.count(name), 1u) << length;
+    // The same name with its last byte changed is another field.
+    std::string other = lower;
+    other.back() = '0';
+    EXPECT_EQ(map.get(other), nullptr) << length;
+    map.set(mixed, "2");
+    EXPECT_EQ(fields(map), (std::vector<std::string>{"x=0", lower + "=2"})) << length;
+  }
+}
+
+TEST(HeaderMapTest, OnlyAsciiLettersFoldCase) {
+  HeaderMap map;
+  // '@' and '[' border 'A'..'Z', '`' and '{' border 'a'..'z'; 0xC1 is 'A' | 0x80.
+  map.add("@[`{\xC1x-name", "v");
+  EXPECT_EQ(map.begin()->name, "@[`{\xC1x-name");
+  EXPECT_NE(map.get("@[`{\xC1X-NAME"), nullptr);
+  EXPECT_EQ(map.get("`{@[\xC1x-name"), nullptr);
+  EXPECT_EQ(map.get("@[`{\xE1x-name"), nullptr);
+  EXPECT_FALSE(equalsIgnoreCase("a\xC1", "A\xE1"));
+  EXPECT_TRUE(equalsIgnoreCase("Content-Length", "content-LENGTH"));
+  EXPECT_FALSE(equalsIgnoreCase("content-length", "content-lengt"));
+  std::string s = "X-Forwarded-FOR@[\xC1";
+  toLowerAscii(s);
+  EXPECT_EQ(s, "x-forwarded-for@[\xC1");
+}
+
+TEST(HeaderMapTest, GetJoinedJoinsEveryValueOfTheName) {
+  HeaderMap map;
+  map.add("Via", "a");
+  map.add("x", "b");
+  map.add("via", "c");
+  EXPECT_EQ(map.getJoined("VIA"), "a, c");
+  EXPECT_EQ(map.getJoined("none"), "");
+  EXPECT_EQ(map.count("via"), 2u);
+}
+
+TEST(HeaderEntryTest, SwapExchangesNamesAndValuesShortOrLong) {
+  const std::string long_value(40, 'v');
+  HeaderEntry a{"a", long_value};
+  HeaderEntry b{"b-longer-than-the-inline-buffer", "1"};
+  swap(a, b);
+  EXPECT_EQ(a.name, "b-longer-than-the-inline-buffer");
+  EXPECT_EQ(a.value, "1");
+  EXPECT_EQ(b.name, "a");
+  EXPECT_EQ(b.value, long_value);
+}
+
 TEST(HeaderMapTest, MoveAssignmentLeavesTheSourceEmptyAndUsable) {
   HeaderMap target;
   target.add("old", "value");
