@@ -254,7 +254,7 @@ def run_memory_phase(launcher, args, layouts):
     upstream.start(len(layout["upstream"]), layout["upstream"])
     try:
         for target in targets.make_targets(launcher, args.tls_material, args.remora,
-                                           args.targets):
+                                           args.targets, args.baseline):
             if target.name == "direct":
                 continue
             try:
