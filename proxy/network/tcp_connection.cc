@@ -76,8 +76,16 @@ TcpConnection::~TcpConnection() {
 
 void TcpConnection::startAccepted() {
   state_ = State::Open;
-  uv_tcp_nodelay(&io_->tcp, 1);
   startRead();
+}
+
+void TcpConnection::beforeSend(size_t bytes) {
+  if (nodelay_set_) return;
+  if (sent_before_ || bytes > kOneSegmentBytes) {
+    uv_tcp_nodelay(&io_->tcp, 1);
+    nodelay_set_ = true;
+  }
+  sent_before_ = true;
 }
 
 void TcpConnection::connect(const sockaddr_storage& address, std::chrono::milliseconds timeout) {
@@ -104,6 +112,7 @@ void TcpConnection::onConnectDone(uv_connect_t* req, int status) {
   }
   self->state_ = State::Open;
   uv_tcp_nodelay(&self->io_->tcp, 1);
+  self->nodelay_set_ = true;
   if (self->tls_) {
     // The client speaks first: produce the ClientHello.
     self->tls_read_.clear();
@@ -184,6 +193,7 @@ void TcpConnection::write(std::string_view bytes) {
     // A large piece (a body forwarded from the read buffer) with nothing queued ahead of
     // it: sent from the caller's memory, only what the kernel does not take is copied.
     // A failure is left for the flush of the copy to meet and report.
+    beforeSend(bytes.size());
     uv_buf_t buf = uv_buf_init(const_cast<char*>(bytes.data()), bytes.size());
     const int sent = uv_try_write(reinterpret_cast<uv_stream_t*>(&io_->tcp), &buf, 1);
     if (sent > 0) bytes.remove_prefix(static_cast<size_t>(sent));
@@ -210,6 +220,7 @@ void TcpConnection::flushQueued() {
   }
   if (state_ != State::Open || !io_->inflight.empty() || pending_.empty()) return;
   // Usually the kernel takes it all at once and no write request is needed.
+  beforeSend(pending_.size());
   uv_buf_t buf = uv_buf_init(pending_.data(), pending_.size());
   const int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&io_->tcp), &buf, 1);
   if (n < 0 && n != UV_EAGAIN) {
@@ -229,6 +240,7 @@ void TcpConnection::flush() {
     return;
   }
   io_->inflight.swap(pending_);
+  beforeSend(io_->inflight.size());
   uv_buf_t buf = uv_buf_init(io_->inflight.data(), io_->inflight.size());
   io_->write_req.data = io_;
   const int rc =

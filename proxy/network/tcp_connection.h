@@ -70,6 +70,9 @@ class TcpConnection : public Deletable {
   // queued ahead is written at once, without a copy.
   void write(std::string_view bytes);
   static constexpr size_t kDirectWriteBytes = 16 * 1024;
+  // A first send of at most this many bytes needs no TCP_NODELAY (see beforeSend): the
+  // smallest IPv4 MSS.
+  static constexpr size_t kOneSegmentBytes = 536;
   // From now on bytes are TLS records: reads are decrypted before onData, writes
   // encrypted when flushed. Set before startAccepted() or connect().
   void enableTls(std::unique_ptr<tls::TlsSession> session);
@@ -107,6 +110,12 @@ class TcpConnection : public Deletable {
 
   void startRead();
   void stopRead();
+  // Nagle's algorithm holds a small segment back only while earlier bytes are
+  // unacknowledged, so a connection's first send that fits in one segment leaves at once
+  // anyway: an accepted connection sets TCP_NODELAY just before a later or larger send,
+  // and one that answers a single small response and closes never makes the call.
+  // Upstream connections set it on connect.
+  void beforeSend(size_t bytes);
   void flush();
   void afterDrain();
   void updateWatermarks();
@@ -147,6 +156,8 @@ class TcpConnection : public Deletable {
   bool shutdown_wanted_ = false;
   bool shutdown_sent_ = false;
   bool close_after_flush_ = false;
+  bool nodelay_set_ = false;
+  bool sent_before_ = false;
   bool connect_refused_early_ = false;
   Timer connect_timer_;
 };

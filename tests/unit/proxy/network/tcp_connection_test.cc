@@ -1,11 +1,13 @@
 // TcpConnection's write path on a real loopback socket: small writes wait for the
 // batch flush, a large piece with nothing queued ahead goes out at once without a copy,
-// and bytes always leave in the order they were written.
+// bytes always leave in the order they were written, and TCP_NODELAY is set only when
+// Nagle's algorithm could hold a send back.
 #include "proxy/network/tcp_connection.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,6 +17,22 @@
 
 namespace remora::network {
 namespace {
+
+// A listening socket on 127.0.0.1 and a free port, written to `address`; -1 on failure.
+int listenOnLoopback(sockaddr_in& address) {
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  address = {};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  if (bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      listen(listener, 1) != 0 ||
+      getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    close(listener);
+    return -1;
+  }
+  return listener;
+}
 
 class NullCallbacks : public ConnectionCallbacks {
  public:
@@ -30,15 +48,9 @@ class TcpConnectionWriteTest : public ::testing::Test {
   void SetUp() override {
     uv_loop_init(&loop_);
     batcher_ = std::make_unique<WriteBatcher>(&loop_);
-    listener_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-    ASSERT_EQ(listen(listener_, 1), 0);
-    socklen_t length = sizeof(address);
-    getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length);
-
+    sockaddr_in address;
+    listener_ = listenOnLoopback(address);
+    ASSERT_GE(listener_, 0);
     connection_ = std::make_unique<TcpConnection>(&loop_, read_buffer_, *batcher_, 1 << 20);
     connection_->setCallbacks(callbacks_);
     sockaddr_storage target{};
@@ -85,6 +97,83 @@ class TcpConnectionWriteTest : public ::testing::Test {
   int listener_ = -1;
   int peer_ = -1;
 };
+
+// An accepted connection: the peer here is a plain client socket.
+class AcceptedConnectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    uv_loop_init(&loop_);
+    batcher_ = std::make_unique<WriteBatcher>(&loop_);
+    sockaddr_in address{};
+    const int listener = listenOnLoopback(address);
+    ASSERT_GE(listener, 0);
+    client_ = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_EQ(connect(client_, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    accepted_ = accept(listener, nullptr, nullptr);
+    close(listener);
+    ASSERT_GE(accepted_, 0);
+    connection_ = std::make_unique<TcpConnection>(&loop_, read_buffer_, *batcher_, 1 << 20);
+    connection_->setCallbacks(callbacks_);
+    ASSERT_EQ(uv_tcp_open(connection_->handle(), accepted_), 0);
+    connection_->startAccepted();
+  }
+
+  void TearDown() override {
+    connection_.reset();  // closes accepted_
+    batcher_.reset();
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    uv_loop_close(&loop_);
+    close(client_);
+  }
+
+  bool noDelay() const {
+    int value = -1;
+    socklen_t length = sizeof(value);
+    getsockopt(accepted_, IPPROTO_TCP, TCP_NODELAY, &value, &length);
+    return value != 0;
+  }
+
+  void send(size_t bytes) {
+    connection_->write(std::string(bytes, 'r'));
+    uv_run(&loop_, UV_RUN_NOWAIT);
+    ASSERT_EQ(connection_->bufferedBytes(), 0u);
+  }
+
+  uv_loop_t loop_;
+  ReadBuffer read_buffer_;
+  std::unique_ptr<WriteBatcher> batcher_;
+  NullCallbacks callbacks_;
+  std::unique_ptr<TcpConnection> connection_;
+  int client_ = -1;
+  int accepted_ = -1;
+};
+
+TEST_F(AcceptedConnectionTest, OneSmallResponseNeedsNoNoDelay) {
+  EXPECT_FALSE(noDelay());
+  send(TcpConnection::kOneSegmentBytes);
+  EXPECT_FALSE(noDelay());
+}
+
+TEST_F(AcceptedConnectionTest, NoDelayIsSetBeforeTheSecondSend) {
+  send(100);
+  EXPECT_FALSE(noDelay());
+  send(100);
+  EXPECT_TRUE(noDelay());
+}
+
+TEST_F(AcceptedConnectionTest, NoDelayIsSetBeforeAFirstSendLongerThanOneSegment) {
+  send(TcpConnection::kOneSegmentBytes + 1);
+  EXPECT_TRUE(noDelay());
+}
+
+TEST_F(TcpConnectionWriteTest, AnOutboundConnectionHasNoDelayFromTheStart) {
+  uv_os_fd_t fd;
+  uv_fileno(reinterpret_cast<uv_handle_t*>(connection_->handle()), &fd);
+  int value = 0;
+  socklen_t length = sizeof(value);
+  getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &value, &length);
+  EXPECT_NE(value, 0);
+}
 
 TEST_F(TcpConnectionWriteTest, SmallWritesWaitForTheBatchFlush) {
   connection_->write("GET / HTTP/1.1\r\n");
