@@ -159,7 +159,8 @@ def measure(launcher, target, upstream, scenario, layout, args, workers, rnd):
             else target.h2_port if scenario.tool == "h2load" else target.port)
     pids, upstream_pids = target.pids(), upstream.pids()
     reset_ok = procs.reset_peak_rss(pids)
-    cpu_before, up_before = procs.cpu_ticks(pids), procs.cpu_ticks(upstream_pids)
+    (user_before, system_before), up_before = (procs.cpu_ticks_split(pids),
+                                               procs.cpu_ticks(upstream_pids))
     try:
         result = load.run(launcher, scenario, port, len(layout["loadgen"]), args.duration,
                           layout["loadgen"], f"{target.name}-w{workers}-r{rnd}",
@@ -167,13 +168,20 @@ def measure(launcher, target, upstream, scenario, layout, args, workers, rnd):
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
         return record | {"status": "failed", "note": str(e)[:200]}
     pids = target.pids()  # nginx may have replaced a worker
-    cpu_us = procs.ticks_to_us(procs.cpu_ticks(pids) - cpu_before)
+    user_after, system_after = procs.cpu_ticks_split(pids)
+    user_us = procs.ticks_to_us(user_after - user_before)
+    system_us = procs.ticks_to_us(system_after - system_before)
+    cpu_us = user_us + system_us
     up_us = procs.ticks_to_us(procs.cpu_ticks(upstream.pids()) - up_before)
     requests = result["requests"]
     record |= result | {
         "status": "ok" if target.alive() else "failed",
         "note": "" if target.alive() else "exited during the run",
         "proxy_cpu_us_per_request": cpu_us / requests if pids and requests else None,
+        # The split shows where a difference lies: the proxy's own code (user) or the
+        # kernel's work for its system calls (system).
+        "proxy_user_us_per_request": user_us / requests if pids and requests else None,
+        "proxy_system_us_per_request": system_us / requests if pids and requests else None,
         "upstream_cpu_us_per_request": up_us / requests if requests else None,
         "peak_rss_kib": procs.memory_kib(pids, "VmHWM") if pids else None,
         "peak_rss_reset": reset_ok,

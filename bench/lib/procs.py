@@ -137,15 +137,21 @@ def process_tree(root_pid):
     return tree
 
 
-def cpu_ticks(pids):
-    """utime + stime (stat fields 14 and 15, all threads included) summed over pids."""
-    total = 0
+def cpu_ticks_split(pids):
+    """(utime, stime): stat fields 14 and 15, all threads included, summed over pids."""
+    user = system = 0
     for pid in pids:
         fields = _read_stat(pid)
         if fields is not None:
             # fields[0] is stat field 3, so field N is fields[N - 3].
-            total += int(fields[11]) + int(fields[12])
-    return total
+            user += int(fields[11])
+            system += int(fields[12])
+    return user, system
+
+
+def cpu_ticks(pids):
+    """utime + stime summed over pids."""
+    return sum(cpu_ticks_split(pids))
 
 
 def ticks_to_us(ticks):

@@ -16,6 +16,13 @@ SHORT_TITLES = {
     "tls_close": "HTTPS connection per request",
 }
 RATIO_PEERS = ["nginx", "haproxy", "nghttpx", "remora-base"]
+# What the ratios table compares, from one measurement.
+RATIO_FIGURES = {
+    "cpu_per_request": lambda m: m["proxy_cpu_us_per_request"],
+    "user_cpu_per_request": lambda m: m.get("proxy_user_us_per_request"),
+    "system_cpu_per_request": lambda m: m.get("proxy_system_us_per_request"),
+    "p99": lambda m: m["latency_us"]["p99"],
+}
 
 
 def _median(values):
@@ -70,22 +77,21 @@ def ratios(measurements, workers_list, scenario_keys):
     for workers in workers_list:
         for scenario in scenario_keys:
             for peer in RATIO_PEERS:
-                cpu, p99 = [], []
+                series = {key: [] for key in RATIO_FIGURES}
                 for (w, s, t, rnd), remora in by_key.items():
                     if (w, s, t) != (workers, scenario, "remora"):
                         continue
                     other = by_key.get((w, s, peer, rnd))
                     if not (_valid(remora) and _valid(other)):
                         continue
-                    if other["proxy_cpu_us_per_request"]:
-                        cpu.append(remora["proxy_cpu_us_per_request"]
-                                   / other["proxy_cpu_us_per_request"])
-                    if other["latency_us"]["p99"]:
-                        p99.append(remora["latency_us"]["p99"] / other["latency_us"]["p99"])
-                if cpu or p99:
+                    for key, figure in RATIO_FIGURES.items():
+                        mine, theirs = figure(remora), figure(other)
+                        if mine is not None and theirs:
+                            series[key].append(mine / theirs)
+                if any(series.values()):
                     out.append({"workers": workers, "scenario": scenario, "peer": peer,
-                                "cpu_per_request": _median(cpu), "p99": _median(p99),
-                                "rounds": max(len(cpu), len(p99))})
+                                "rounds": max(len(v) for v in series.values())}
+                               | {key: _median(v) for key, v in series.items()})
     return out
 
 
@@ -181,12 +187,16 @@ def markdown(doc):
     if doc["ratios"]:
         lines += ["## Remora relative to its peers", "",
                   "Median over rounds of (Remora / peer) measured in the same round; below "
-                  "1.00× Remora uses less CPU per request or has a lower p99.", "",
-                  "| Scenario | Workers | Peer | CPU per request | p99 |",
-                  "|---|---:|---|---:|---:|"]
+                  "1.00× Remora uses less CPU per request or has a lower p99. CPU per "
+                  "request is also split into user time (the proxy's own code) and system "
+                  "time (the kernel's work for its system calls).", "",
+                  "| Scenario | Workers | Peer | CPU per request | user | system | p99 |",
+                  "|---|---:|---|---:|---:|---:|---:|"]
         for r in doc["ratios"]:
             lines.append(f"| {SHORT_TITLES[r['scenario']]} | {r['workers']} | {r['peer']} | "
-                         f"{_ratio(r['cpu_per_request'])} | {_ratio(r['p99'])} |")
+                         f"{_ratio(r['cpu_per_request'])} | "
+                         f"{_ratio(r.get('user_cpu_per_request'))} | "
+                         f"{_ratio(r.get('system_cpu_per_request'))} | {_ratio(r['p99'])} |")
         lines.append("")
     mem = doc.get("memory")
     if mem:
