@@ -43,16 +43,41 @@ class NullCallbacks : public ConnectionCallbacks {
   bool connected = false;
 };
 
-class TcpConnectionWriteTest : public ::testing::Test {
+// A loop with the worker pieces a TcpConnection needs; the connection closes on teardown.
+class ConnectionTest : public ::testing::Test {
  protected:
   void SetUp() override {
     uv_loop_init(&loop_);
     batcher_ = std::make_unique<WriteBatcher>(&loop_);
+  }
+
+  void TearDown() override {
+    connection_.reset();
+    batcher_.reset();
+    uv_run(&loop_, UV_RUN_DEFAULT);  // close callbacks
+    uv_loop_close(&loop_);
+  }
+
+  void makeConnection() {
+    connection_ = std::make_unique<TcpConnection>(&loop_, read_buffer_, *batcher_, 1 << 20);
+    connection_->setCallbacks(callbacks_);
+  }
+
+  uv_loop_t loop_;
+  ReadBuffer read_buffer_;
+  std::unique_ptr<WriteBatcher> batcher_;
+  NullCallbacks callbacks_;
+  std::unique_ptr<TcpConnection> connection_;
+};
+
+class TcpConnectionWriteTest : public ConnectionTest {
+ protected:
+  void SetUp() override {
+    ConnectionTest::SetUp();
     sockaddr_in address;
     listener_ = listenOnLoopback(address);
     ASSERT_GE(listener_, 0);
-    connection_ = std::make_unique<TcpConnection>(&loop_, read_buffer_, *batcher_, 1 << 20);
-    connection_->setCallbacks(callbacks_);
+    makeConnection();
     sockaddr_storage target{};
     std::memcpy(&target, &address, sizeof(address));
     connection_->connect(target, std::chrono::seconds(5));
@@ -68,10 +93,7 @@ class TcpConnectionWriteTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    connection_.reset();
-    batcher_.reset();
-    uv_run(&loop_, UV_RUN_DEFAULT);  // close callbacks
-    uv_loop_close(&loop_);
+    ConnectionTest::TearDown();
     close(peer_);
     close(listener_);
   }
@@ -89,21 +111,15 @@ class TcpConnectionWriteTest : public ::testing::Test {
     return out;
   }
 
-  uv_loop_t loop_;
-  ReadBuffer read_buffer_;
-  std::unique_ptr<WriteBatcher> batcher_;
-  NullCallbacks callbacks_;
-  std::unique_ptr<TcpConnection> connection_;
   int listener_ = -1;
   int peer_ = -1;
 };
 
 // An accepted connection: the peer here is a plain client socket.
-class AcceptedConnectionTest : public ::testing::Test {
+class AcceptedConnectionTest : public ConnectionTest {
  protected:
   void SetUp() override {
-    uv_loop_init(&loop_);
-    batcher_ = std::make_unique<WriteBatcher>(&loop_);
+    ConnectionTest::SetUp();
     sockaddr_in address{};
     const int listener = listenOnLoopback(address);
     ASSERT_GE(listener, 0);
@@ -112,17 +128,13 @@ class AcceptedConnectionTest : public ::testing::Test {
     accepted_ = accept(listener, nullptr, nullptr);
     close(listener);
     ASSERT_GE(accepted_, 0);
-    connection_ = std::make_unique<TcpConnection>(&loop_, read_buffer_, *batcher_, 1 << 20);
-    connection_->setCallbacks(callbacks_);
+    makeConnection();
     ASSERT_EQ(uv_tcp_open(connection_->handle(), accepted_), 0);
     connection_->startAccepted();
   }
 
   void TearDown() override {
-    connection_.reset();  // closes accepted_
-    batcher_.reset();
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    uv_loop_close(&loop_);
+    ConnectionTest::TearDown();  // closes accepted_ with the connection
     close(client_);
   }
 
@@ -139,11 +151,6 @@ class AcceptedConnectionTest : public ::testing::Test {
     ASSERT_EQ(connection_->bufferedBytes(), 0u);
   }
 
-  uv_loop_t loop_;
-  ReadBuffer read_buffer_;
-  std::unique_ptr<WriteBatcher> batcher_;
-  NullCallbacks callbacks_;
-  std::unique_ptr<TcpConnection> connection_;
   int client_ = -1;
   int accepted_ = -1;
 };
