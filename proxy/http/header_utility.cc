@@ -4,42 +4,14 @@
 
 #include <algorithm>
 #include <array>
-#include <vector>
 
 namespace remora::http {
-
-namespace {
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-std::vector<std::string_view> splitList(std::string_view list) {
-  std::vector<std::string_view> out;
-  while (!list.empty()) {
-    const size_t comma = list.find(',');
-    std::string_view item = trim(list.substr(0, comma));
-    if (!item.empty()) out.push_back(item);
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
-  }
-  return out;
-}
-}  // namespace
-
-bool hasToken(std::string_view list, std::string_view token) {
-  for (std::string_view item : splitList(list)) {
-    if (equalsIgnoreCase(item, token)) return true;
-  }
-  return false;
-}
 
 std::string upgradeType(const RequestHead& request) {
   const std::string* upgrade = request.headers.get("upgrade");
   if (!upgrade || upgrade->empty()) return {};
   if (!hasToken(request.headers.getJoined("connection"), "upgrade")) return {};
-  std::string type(trim(*upgrade));
+  std::string type(trimOws(*upgrade));
   toLowerAscii(type);
   return type;
 }
@@ -56,7 +28,7 @@ bool isHopByHop(const HeaderEntry& e, bool keep_upgrade) {
   const std::string_view n = e.name;
   switch (n.size()) {
     case 2:
-      return n == "te" && !equalsIgnoreCase(trim(e.value), "trailers");
+      return n == "te" && !equalsIgnoreCase(trimOws(e.value), "trailers");
     case 7:
       return n == "upgrade" && !keep_upgrade;
     case 10:
@@ -77,7 +49,7 @@ void removeHopByHopHeaders(HeaderMap& headers, bool keep_upgrade) {
 }
 
 std::optional<ParsedIp> ParsedIp::parse(std::string_view text) {
-  text = trim(text);
+  text = trimOws(text);
   if (text.size() >= kMaxText) return std::nullopt;
   // inet_pton wants a terminated string; the copy stays on the stack.
   std::array<char, kMaxText> terminated{};

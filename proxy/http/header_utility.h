@@ -13,10 +13,6 @@
 
 namespace remora::http {
 
-// True when the header value (a comma-separated token list) contains `token`,
-// case-insensitively ("Connection: keep-alive, Upgrade" contains "upgrade").
-bool hasToken(std::string_view list, std::string_view token);
-
 // Whether the request asks for a protocol upgrade (Upgrade + Connection: upgrade),
 // returning the protocol name, else empty.
 std::string upgradeType(const RequestHead& request);

@@ -96,6 +96,25 @@ void toLowerAscii(std::string& s);
 // ASCII case-insensitive; other bytes must match exactly.
 bool equalsIgnoreCase(std::string_view a, std::string_view b);
 
+// Without leading and trailing spaces and tabs (RFC 9110 OWS).
+std::string_view trimOws(std::string_view s);
+
+// Calls `visit` with each non-empty, OWS-trimmed element of a comma-separated field
+// value (RFC 9110 5.6.1), in order, without allocating.
+template <typename Visit>
+void forEachListElement(std::string_view list, Visit visit) {
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    const std::string_view element = trimOws(list.substr(0, comma));
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    if (!element.empty()) visit(element);
+  }
+}
+
+// True when the header value (a comma-separated token list) contains `token`,
+// case-insensitively ("Connection: keep-alive, Upgrade" contains "upgrade").
+bool hasToken(std::string_view list, std::string_view token);
+
 enum class Protocol : uint8_t { Http10, Http11, Http2 };
 std::string_view protocolString(Protocol p);
 

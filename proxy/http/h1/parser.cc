@@ -4,29 +4,6 @@
 
 namespace remora::http::h1 {
 
-namespace {
-
-bool isOws(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trimOws(std::string_view s) {
-  while (!s.empty() && isOws(s.front())) s.remove_prefix(1);
-  while (!s.empty() && isOws(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-// Calls `visit` with each non-empty, OWS-trimmed element of a comma-separated list.
-template <typename Visit>
-void forEachListElement(std::string_view list, Visit visit) {
-  while (!list.empty()) {
-    const size_t comma = list.find(',');
-    const std::string_view element = trimOws(list.substr(0, comma));
-    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-    if (!element.empty()) visit(element);
-  }
-}
-
-}  // namespace
-
 TransferCoding classifyTransferEncoding(std::string_view joined) {
   size_t codings = 0;
   bool last_is_chunked = false;
@@ -36,13 +13,6 @@ TransferCoding classifyTransferEncoding(std::string_view joined) {
   });
   if (!last_is_chunked) return TransferCoding::LastNotChunked;
   return codings == 1 ? TransferCoding::ChunkedOnly : TransferCoding::OtherCodings;
-}
-
-bool hasToken(std::string_view list, std::string_view token) {
-  bool found = false;
-  forEachListElement(
-      list, [&](std::string_view element) { found = found || equalsIgnoreCase(element, token); });
-  return found;
 }
 
 const llhttp_settings_t& Parser::settings() {

@@ -155,7 +155,4 @@ class Parser {
 enum class TransferCoding : uint8_t { ChunkedOnly, LastNotChunked, OtherCodings };
 TransferCoding classifyTransferEncoding(std::string_view joined);
 
-// Whether a comma-separated header value contains `token` (case-insensitive).
-bool hasToken(std::string_view list, std::string_view token);
-
 }  // namespace remora::http::h1

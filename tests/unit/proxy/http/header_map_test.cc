@@ -209,5 +209,22 @@ TEST(HeaderMapTest, ReleasedSlotsGoToTheNextMapOnTheSameThread) {
   EXPECT_EQ(fields(idle), (std::vector<std::string>{"a=1"}));
 }
 
+TEST(FieldListTest, HasTokenIsCaseInsensitiveAndSplitsOnCommas) {
+  EXPECT_TRUE(hasToken("keep-alive, Upgrade", "upgrade"));
+  EXPECT_TRUE(hasToken("close", "close"));
+  EXPECT_TRUE(hasToken(" ,\tclose\t, ", "close"));
+  EXPECT_FALSE(hasToken("closed", "close"));
+  EXPECT_FALSE(hasToken("", "close"));
+}
+
+TEST(FieldListTest, ElementsAreTrimmedAndEmptyOnesSkipped) {
+  std::vector<std::string> elements;
+  forEachListElement(" gzip ,, \tchunked\t,",
+                     [&](std::string_view e) { elements.emplace_back(e); });
+  EXPECT_EQ(elements, (std::vector<std::string>{"gzip", "chunked"}));
+  EXPECT_EQ(trimOws(" \t a b \t "), "a b");
+  EXPECT_EQ(trimOws(" \t "), "");
+}
+
 }  // namespace
 }  // namespace remora::http

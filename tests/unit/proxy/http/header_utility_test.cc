@@ -18,13 +18,6 @@ RequestHead requestWith(std::initializer_list<std::pair<std::string, std::string
   return head;
 }
 
-TEST(HeaderUtilityTest, HasTokenIsCaseInsensitiveAndSplitsOnCommas) {
-  EXPECT_TRUE(hasToken("keep-alive, Upgrade", "upgrade"));
-  EXPECT_TRUE(hasToken("close", "close"));
-  EXPECT_FALSE(hasToken("closed", "close"));
-  EXPECT_FALSE(hasToken("", "close"));
-}
-
 TEST(HeaderUtilityTest, UpgradeNeedsBothHeaders) {
   EXPECT_EQ(upgradeType(requestWith({{"upgrade", "WebSocket"}, {"connection", "Upgrade"}})),
             "websocket");
