@@ -22,25 +22,24 @@ struct State {
   std::optional<System::time_point> system;
 };
 inline thread_local State state;
+
+inline void forgetReadings() {
+  state.steady.reset();
+  state.system.reset();
+}
 }  // namespace detail
 
 // Held by TcpConnection for the length of a read callback. Nesting is allowed.
 class CallbackScope {
  public:
   CallbackScope() {
-    if (detail::state.scope_depth++ == 0) forget();
+    if (detail::state.scope_depth++ == 0) detail::forgetReadings();
   }
   ~CallbackScope() {
-    if (--detail::state.scope_depth == 0) forget();
+    if (--detail::state.scope_depth == 0) detail::forgetReadings();
   }
   CallbackScope(const CallbackScope&) = delete;
   CallbackScope& operator=(const CallbackScope&) = delete;
-
- private:
-  static void forget() {
-    detail::state.steady.reset();
-    detail::state.system.reset();
-  }
 };
 
 inline Steady::time_point steadyNow() {
@@ -58,9 +57,6 @@ inline System::time_point systemNow() {
 }
 
 // A new stream begins: its start is read afresh even inside the current callback.
-inline void startOfStream() {
-  detail::state.steady.reset();
-  detail::state.system.reset();
-}
+inline void startOfStream() { detail::forgetReadings(); }
 
 }  // namespace remora::callback_clock
