@@ -17,6 +17,7 @@ import glob
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -56,8 +57,7 @@ def instructions_per_request(launcher, target, upstream, requests, run_dir):
         h2load(target.port, requests, 4)
         subprocess.run(["callgrind_control", "-d", str(proc.pid)], capture_output=True, check=True)
         time.sleep(1)
-        dumps = [p for p in glob.glob(f"{out_prefix}.{proc.pid}.*")]
-        newest = max(dumps, key=os.path.getmtime)
+        newest = max(glob.glob(f"{out_prefix}.{proc.pid}.*"), key=os.path.getmtime)
         with open(newest) as f:
             totals = next(int(line.split()[1]) for line in f if line.startswith("summary:"))
         return totals / requests
@@ -76,7 +76,7 @@ def syscalls_per_request(launcher, target, upstream, requests, run_dir):
         time.sleep(1)
         h2load(target.port, requests, 64)
         time.sleep(0.5)
-        tracer.send_signal(subprocess.signal.SIGINT)
+        tracer.send_signal(signal.SIGINT)
         tracer.wait(timeout=30)
         calls = {}
         with open(summary) as f:
