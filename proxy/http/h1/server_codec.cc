@@ -271,43 +271,40 @@ void ServerConnection::encodeHeaders(const ResponseHead& head, bool end_stream) 
 void ServerConnection::writeInterimHead(const ResponseHead& head) {
   // RFC 9110 15.2: no 1xx to an HTTP/1.0 client.
   if (request_protocol_ == Protocol::Http10) return;
+  writeUnframedHead(head);
+}
+
+void ServerConnection::writeUnframedHead(const ResponseHead& head) {
   scratch_.clear();
   spare_buffers::take(scratch_);
   appendStatusLine(scratch_, head.status);
-  appendFieldsWithoutFraming(head.headers);
-  scratch_ += "\r\n";
-  output_.write(scratch_);
-  spare_buffers::give(scratch_);
-}
-
-void ServerConnection::appendFieldsWithoutFraming(const HeaderMap& fields) {
-  appendFieldLines(scratch_, fieldLinesSize(fields), [&](auto& lines) {
-    for (const HeaderEntry& field : fields) {
+  appendFieldLines(scratch_, fieldLinesSize(head.headers), [&](auto& lines) {
+    for (const HeaderEntry& field : head.headers) {
       const FieldKind kind = fieldKind(field.name);
       if (kind == FieldKind::ContentLength || kind == FieldKind::TransferEncoding) continue;
       lines.add(field.name, field.value);
     }
   });
+  scratch_ += "\r\n";
+  output_.write(scratch_);
+  spare_buffers::give(scratch_);
 }
 
 void ServerConnection::writeFinalHead(const ResponseHead& head, bool end_stream) {
   const int status = head.status;
-  scratch_.clear();
-  spare_buffers::take(scratch_);
-  appendStatusLine(scratch_, status);
-
   const bool tunnel = status == 101 || (connect_request_ && status >= 200 && status < 300);
   if (tunnel) {
     // The caller supplies Connection/Upgrade; a tunnel has no message framing
     // (RFC 9110 9.3.6 forbids it in a 2xx to CONNECT).
     upgraded_ = true;
     body_.reset(BodyEncoder::Framing::Raw);
-    appendFieldsWithoutFraming(head.headers);
-    scratch_ += "\r\n";
-    output_.write(scratch_);
-    spare_buffers::give(scratch_);
+    writeUnframedHead(head);
     return;
   }
+
+  scratch_.clear();
+  spare_buffers::take(scratch_);
+  appendStatusLine(scratch_, status);
 
   // Without switching, the bytes after an Upgrade/CONNECT head were never framed, and
   // a request still arriving cannot be told apart from the next one safely.

@@ -63,8 +63,9 @@ class ServerConnection final : public ServerCodec, public ResponseEncoder, priva
   void handOverHead(bool end_stream);
   void writeInterimHead(const ResponseHead& head);
   void writeFinalHead(const ResponseHead& head, bool end_stream);
-  // Field lines of a head that carries no message framing (1xx, tunnel).
-  void appendFieldsWithoutFraming(const HeaderMap& fields);
+  // A head that carries no message framing (1xx, tunnel): its content-length and
+  // transfer-encoding are left out.
+  void writeUnframedHead(const ResponseHead& head);
   void onResponseComplete();
 
   CodecOutput& output_;
