@@ -93,13 +93,6 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && sameSizeEqualIgnoringCase(a.data(), b.data(), a.size());
 }
 
-std::string_view trimOws(std::string_view s) {
-  const auto ows = [](char c) { return c == ' ' || c == '\t'; };
-  while (!s.empty() && ows(s.front())) s.remove_prefix(1);
-  while (!s.empty() && ows(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 bool hasToken(std::string_view list, std::string_view token) {
   bool found = false;
   forEachListElement(

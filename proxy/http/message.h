@@ -96,8 +96,14 @@ void toLowerAscii(std::string& s);
 // ASCII case-insensitive; other bytes must match exactly.
 bool equalsIgnoreCase(std::string_view a, std::string_view b);
 
-// Without leading and trailing spaces and tabs (RFC 9110 OWS).
-std::string_view trimOws(std::string_view s);
+// Without leading and trailing spaces and tabs (RFC 9110 OWS). Inline: the h1 parser
+// trims every field value.
+inline std::string_view trimOws(std::string_view s) {
+  const auto ows = [](char c) { return c == ' ' || c == '\t'; };
+  while (!s.empty() && ows(s.front())) s.remove_prefix(1);
+  while (!s.empty() && ows(s.back())) s.remove_suffix(1);
+  return s;
+}
 
 // Calls `visit` with each non-empty, OWS-trimmed element of a comma-separated field
 // value (RFC 9110 5.6.1), in order, without allocating.
