@@ -193,9 +193,7 @@ void TcpConnection::write(std::string_view bytes) {
     // A large piece (a body forwarded from the read buffer) with nothing queued ahead of
     // it: sent from the caller's memory, only what the kernel does not take is copied.
     // A failure is left for the flush of the copy to meet and report.
-    beforeSend(bytes.size());
-    uv_buf_t buf = uv_buf_init(const_cast<char*>(bytes.data()), bytes.size());
-    const int sent = uv_try_write(reinterpret_cast<uv_stream_t*>(&io_->tcp), &buf, 1);
+    const ssize_t sent = sendNow(bytes);
     if (sent > 0) bytes.remove_prefix(static_cast<size_t>(sent));
     if (bytes.empty()) return;
   }
@@ -209,6 +207,20 @@ void TcpConnection::write(std::string_view bytes) {
   updateWatermarks();
 }
 
+ssize_t TcpConnection::sendNow(std::string_view bytes) {
+  beforeSend(bytes.size());
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&io_->tcp), &fd) != 0) {
+    errno = EBADF;
+    return -1;
+  }
+  ssize_t sent;
+  do {
+    sent = ::send(fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  return sent;
+}
+
 void TcpConnection::flushQueued() {
   flush_scheduled_ = false;
   if (tls_ && !pending_plain_.empty() && state_ != State::Closed) {
@@ -220,10 +232,8 @@ void TcpConnection::flushQueued() {
   }
   if (state_ != State::Open || !io_->inflight.empty() || pending_.empty()) return;
   // Usually the kernel takes it all at once and no write request is needed.
-  beforeSend(pending_.size());
-  uv_buf_t buf = uv_buf_init(pending_.data(), pending_.size());
-  const int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&io_->tcp), &buf, 1);
-  if (n < 0 && n != UV_EAGAIN) {
+  const ssize_t n = sendNow(pending_);
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
     closeNow(CloseReason::RemoteReset);
     return;
   }
