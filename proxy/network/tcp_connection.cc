@@ -75,8 +75,14 @@ TcpConnection::~TcpConnection() {
 }
 
 void TcpConnection::startAccepted() {
-  state_ = State::Open;
+  markOpen();
   startRead();
+}
+
+void TcpConnection::markOpen() {
+  state_ = State::Open;
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&io_->tcp), &fd) == 0) fd_ = fd;
 }
 
 void TcpConnection::beforeSend(size_t bytes) {
@@ -110,7 +116,7 @@ void TcpConnection::onConnectDone(uv_connect_t* req, int status) {
     self->closeNow(CloseReason::ConnectFailed);
     return;
   }
-  self->state_ = State::Open;
+  self->markOpen();
   uv_tcp_nodelay(&self->io_->tcp, 1);
   self->nodelay_set_ = true;
   if (self->tls_) {
@@ -209,14 +215,9 @@ void TcpConnection::write(std::string_view bytes) {
 
 ssize_t TcpConnection::sendNow(std::string_view bytes) {
   beforeSend(bytes.size());
-  uv_os_fd_t fd;
-  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&io_->tcp), &fd) != 0) {
-    errno = EBADF;
-    return -1;
-  }
   ssize_t sent;
   do {
-    sent = ::send(fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    sent = ::send(fd_, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   } while (sent < 0 && errno == EINTR);
   return sent;
 }
@@ -327,6 +328,7 @@ void TcpConnection::close(CloseMode mode) {
 void TcpConnection::closeNow(CloseReason reason) {
   if (state_ == State::Closed) return;
   state_ = State::Closed;
+  fd_ = -1;
   connect_timer_.disarm();
   if (std::exchange(flush_scheduled_, false)) batcher_.cancel(*this);
   pending_.clear();
@@ -340,10 +342,8 @@ void TcpConnection::closeNow(CloseReason reason) {
 
 bool TcpConnection::peerClosedOrDirty() const {
   if (state_ != State::Open) return true;
-  uv_os_fd_t fd;
-  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&io_->tcp), &fd) != 0) return true;
   char byte;
-  const ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  const ssize_t n = recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n == 0 || n > 0) return true;
   return !(errno == EAGAIN || errno == EWOULDBLOCK);
 }

@@ -108,6 +108,7 @@ class TcpConnection : public Deletable {
   static void onConnectDone(uv_connect_t* req, int status);
   static void onShutdownDone(uv_shutdown_t* req, int status);
 
+  void markOpen();
   void startRead();
   void stopRead();
   // Nagle's algorithm holds a small segment back only while earlier bytes are
@@ -148,6 +149,7 @@ class TcpConnection : public Deletable {
   bool flush_scheduled_ = false;
   ConnectionCallbacks* callbacks_ = nullptr;
   State state_ = State::Connecting;
+  int fd_ = -1;          // the socket once open: send(2) and the pool's check use it directly
   std::string pending_;  // queued, not yet handed to the kernel
   std::unique_ptr<tls::TlsSession> tls_;
   std::string pending_plain_;  // TLS: plaintext written this iteration, encrypted at flush
