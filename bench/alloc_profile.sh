@@ -9,6 +9,8 @@
 # keep-alive HTTP/1.1 requests for GET /small (h2load --h1, 4 connections, one
 # request at a time each). Start-up and shutdown cost the same in both runs, so
 #   per request = (total(N2) - total(N1)) / (N2 - N1).
+# CLOSE=1 sends each request on a new connection instead (`Connection: close`, one at a
+# time, bench/lib/one_request_per_connection.py): the figures are then per connection.
 # Environment: REMORA_BIN (default build/release/proxy/remora), CONFIG (a template in
 # bench/configs, default remora.yaml; remora-accesslog.yaml adds the access log),
 # KEEP=1 keeps the scratch directory (valgrind outputs: callgrind_annotate, dh_view.html).
@@ -81,8 +83,12 @@ measure() {  # tool n
   local pid=$!
   pids+=("$pid")
   wait_serving "$port" "$pid"
-  h2load --h1 -n "$n" -c 4 -t 1 "http://127.0.0.1:$port/small" >"$out.h2load"
-  grep -q "succeeded, 0 failed, 0 errored" "$out.h2load" ||
+  if [ "${CLOSE:-0}" = 1 ]; then
+    python3 bench/lib/one_request_per_connection.py "$port" "$n" >"$out.h2load"
+  else
+    h2load --h1 -n "$n" -c 4 -t 1 "http://127.0.0.1:$port/small" >"$out.h2load"
+  fi
+  grep -q "succeeded, 0 failed" "$out.h2load" ||
     { echo "alloc_profile: requests failed (see $out.h2load)" >&2; KEEP=1; exit 1; }
   kill -TERM "$pid"
   wait "$pid" || true
@@ -101,6 +107,10 @@ per_request() {  # tool label
 print(f'$2 per request: {(b-a)/(n2-n1):.2f}   (N={n1}: {a}, N={n2}: {b})')" "$a" "$b" "$n1" "$n2"
 }
 
-echo "Remora: $remora, $config, 1 worker, h2load --h1 -c 4, GET /small (12-byte body)"
+if [ "${CLOSE:-0}" = 1 ]; then
+  echo "Remora: $remora, $config, 1 worker, one connection per request, GET /small (12-byte body)"
+else
+  echo "Remora: $remora, $config, 1 worker, h2load --h1 -c 4, GET /small (12-byte body)"
+fi
 per_request dhat "heap allocations"
 per_request callgrind "instructions (Ir)"

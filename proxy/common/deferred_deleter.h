@@ -34,15 +34,17 @@ class DeferredDeleter {
   static void run(uv_idle_t* h) {
     auto* self = static_cast<DeferredDeleter*>(h->data);
     uv_idle_stop(h);
-    // Destructors may defer more objects: drain until nothing is left.
+    // Destructors may defer more objects: drain until nothing is left. The two vectors
+    // trade places and keep their storage, so closing connections allocates nothing here.
     while (!self->pending_.empty()) {
-      std::vector<std::unique_ptr<Deletable>> batch;
-      batch.swap(self->pending_);
+      self->deleting_.swap(self->pending_);
+      self->deleting_.clear();
     }
   }
 
   UvHandle<uv_idle_t> idle_;
   std::vector<std::unique_ptr<Deletable>> pending_;
+  std::vector<std::unique_ptr<Deletable>> deleting_;
 };
 
 }  // namespace remora

@@ -1,7 +1,8 @@
 // TcpConnection's write path on a real loopback socket: small writes wait for the
 // batch flush, a large piece with nothing queued ahead goes out at once without a copy,
 // bytes always leave in the order they were written, and TCP_NODELAY is set only when
-// Nagle's algorithm could hold a send back.
+// Nagle's algorithm could hold a send back; and peer addresses are formatted as Envoy
+// prints them.
 #include "proxy/network/tcp_connection.h"
 
 #include <arpa/inet.h>
@@ -213,6 +214,24 @@ TEST_F(TcpConnectionWriteTest, APieceJustUnderTheThresholdIsQueued) {
   EXPECT_EQ(connection_->bufferedBytes(), piece.size());
   uv_run(&loop_, UV_RUN_NOWAIT);
   EXPECT_EQ(peerReads(piece.size()), piece);
+}
+
+std::string formatted(const std::string& ip, uint16_t port) {
+  sockaddr_storage address;
+  if (!parseIpAddress(ip, port, address)) return "unparsed";
+  return formatAddress(reinterpret_cast<const sockaddr*>(&address));
+}
+
+TEST(FormatAddressTest, Ipv4HasDottedOctetsAndThePort) {
+  EXPECT_EQ(formatted("127.0.0.1", 54321), "127.0.0.1:54321");
+  EXPECT_EQ(formatted("0.0.0.0", 0), "0.0.0.0:0");
+  EXPECT_EQ(formatted("255.255.255.255", 65535), "255.255.255.255:65535");
+  EXPECT_EQ(formatted("10.20.3.199", 80), "10.20.3.199:80");
+}
+
+TEST(FormatAddressTest, Ipv6IsBracketed) {
+  EXPECT_EQ(formatted("::1", 443), "[::1]:443");
+  EXPECT_EQ(formatted("2001:db8::8:800:200c:417a", 8080), "[2001:db8::8:800:200c:417a]:8080");
 }
 
 }  // namespace
