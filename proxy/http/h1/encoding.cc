@@ -2,8 +2,8 @@
 
 #include <array>
 #include <charconv>
-#include <cstdint>
-#include <cstring>
+
+#include "proxy/http/h1/field_lines.h"
 
 namespace remora::http::h1 {
 
@@ -12,27 +12,8 @@ namespace {
 constexpr std::string_view kCrlf = "\r\n";
 constexpr std::string_view kLastChunk = "0\r\n";
 
-// Runs over every header written, so it tests 8 bytes at a time (find_first_of
-// with a set would call memchr once per byte).
-bool hasZeroByte(uint64_t w) {
-  return ((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL) != 0;
-}
-
-bool breaksFraming(std::string_view s) {
-  constexpr uint64_t kCr = 0x0d0d0d0d0d0d0d0dULL;
-  constexpr uint64_t kLf = 0x0a0a0a0a0a0a0a0aULL;
-  size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t w;
-    std::memcpy(&w, s.data() + i, sizeof(w));
-    if (hasZeroByte(w) || hasZeroByte(w ^ kCr) || hasZeroByte(w ^ kLf)) return true;
-  }
-  for (; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c == '\r' || c == '\n' || c == '\0') return true;
-  }
-  return false;
-}
+// CR, LF and NUL are what field_lines.h counts: the same definition on both paths.
+bool breaksFraming(std::string_view s) { return countLineBreakBytes(s) != 0; }
 
 template <typename Number>
 void appendNumber(std::string& out, Number value, int base) {
